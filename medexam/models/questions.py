@@ -1,0 +1,204 @@
+"""Questions and the tables that classify them (specialties, levels)."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+OPTION_LETTERS = "ABCDEFGH"
+
+
+class Specialty(models.Model):
+    """A clinical specialty (专科). Data, not code: a deployment adds its own."""
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=64)
+    name_en = models.CharField(_("English name"), max_length=64)
+    # Words in a stem that suggest this specialty to a curator.
+    keywords = models.JSONField(_("keywords"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("specialty")
+        verbose_name_plural = _("specialties")
+
+    def __str__(self) -> str:
+        return f"{self.name_zh} ({self.name_en})"
+
+
+class Level(models.Model):
+    """A professional level (职称级别), e.g. attending 主治医师 or senior 副主任/主任医师."""
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=64)
+    name_en = models.CharField(_("English name"), max_length=64)
+    rank = models.PositiveSmallIntegerField(_("rank"), default=0)
+
+    class Meta:
+        ordering = ["rank", "code"]
+        verbose_name = _("level")
+        verbose_name_plural = _("levels")
+
+    def __str__(self) -> str:
+        return f"{self.name_zh} ({self.name_en})"
+
+
+def normalise_text(text: str) -> str:
+    """Fold full-width forms and whitespace so trivially different copies compare equal."""
+    folded = unicodedata.normalize("NFKC", text)
+    return " ".join(folded.split())
+
+
+def compute_content_hash(stem: str, options: dict[str, str]) -> str:
+    """Hash a question's stem and options in letter order (SHA-256, hex)."""
+    parts = [normalise_text(stem)]
+    parts.extend(f"{letter}\x1f{normalise_text(options[letter])}" for letter in sorted(options))
+    return hashlib.sha256("\x1e".join(parts).encode("utf-8")).hexdigest()
+
+
+class Question(models.Model):
+    """A multiple-choice exam question (题目)."""
+
+    class Type(models.TextChoices):
+        SINGLE = "single", _("single-answer")
+        MULTIPLE = "multiple", _("multiple-answer")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        ACTIVE = "active", _("active")
+        RETIRED = "retired", _("retired")
+
+    class Validity(models.TextChoices):
+        NOT_REVIEWED = "not_reviewed", _("not yet reviewed")
+        VALIDATED = "validated", _("validated")
+        DISPUTED = "disputed", _("disputed")
+        EXCLUDED = "excluded", _("excluded")
+
+    stem = models.TextField(_("stem"))
+    # Letter -> option text, e.g. {"A": "...", "B": "..."}; letters are contiguous from A.
+    options = models.JSONField(_("options"))
+    answer_key = models.CharField(_("answer key"), max_length=8)
+    question_type = models.CharField(
+        _("question type"), max_length=16, choices=Type.choices, default=Type.SINGLE
+    )
+    explanation = models.TextField(_("explanation"), blank=True)
+    specialty = models.ForeignKey(
+        Specialty,
+        verbose_name=_("specialty"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="questions",
+    )
+    suggested_specialty = models.ForeignKey(
+        Specialty,
+        verbose_name=_("suggested specialty"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="suggested_questions",
+    )
+    level = models.ForeignKey(
+        Level,
+        verbose_name=_("level"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="questions",
+    )
+    source = models.CharField(_("source"), max_length=128, blank=True, db_index=True)
+    source_id = models.CharField(_("source id"), max_length=128, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True
+    )
+    validity = models.CharField(
+        _("validity"),
+        max_length=16,
+        choices=Validity.choices,
+        default=Validity.NOT_REVIEWED,
+        db_index=True,
+    )
+    validity_reasons = models.JSONField(_("validity reasons"), default=list, blank=True)
+    content_hash = models.CharField(_("content hash"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(answer_key=""), name="question_answer_key_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        stem = self.stem if len(self.stem) <= 40 else self.stem[:40] + "…"
+        return f"#{self.pk} {stem}"
+
+    @property
+    def letters(self) -> str:
+        """The offered option letters in order, e.g. "ABCDE"."""
+        return "".join(sorted(self.options))
+
+
+class QuestionChange(models.Model):
+    """One changed field of a question: who, when, old and new value, and why."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="changes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    field = models.CharField(max_length=64)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name = _("question change")
+        verbose_name_plural = _("question changes")
+
+    def __str__(self) -> str:
+        return f"{self.field} of question {self.question_id}"
+
+
+class ImportJob(models.Model):
+    """One import of a question file, with its progress and row-level errors."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+
+    source_name = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=32)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    # [{"line": 12, "field": "answer", "reason": "..."}]
+    errors = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+
+    def __str__(self) -> str:
+        return f"import {self.pk} of {self.source_name}"

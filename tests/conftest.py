@@ -1,0 +1,23 @@
+"""Shared fixtures. Tests run against the database named by DATABASE_URL
+(PostgreSQL in CI) and, where delivery matters, the Redis in CELERY_BROKER_URL."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.hashers import make_password
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    # PBKDF2 at production strength costs ~0.3 s per log-in; tests log in often.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def _make(username: str, *, password: str = "pw-for-tests", **extra):
+        return django_user_model.objects.create(
+            username=username, password=make_password(password), **extra
+        )
+
+    return _make
