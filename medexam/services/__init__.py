@@ -1,0 +1,1 @@
+"""Writes to the domain, one module per concept (runs, imports, questions, datasets)."""
