@@ -93,8 +93,34 @@ def make_response(
     raw_text: str | None = None,
 ) -> ModelResponse:
     """Store a response whose stored extraction says `letters` with `status`."""
+    response = response_row(
+        run,
+        question,
+        letters,
+        status=status,
+        sample_index=sample_index,
+        option_order=option_order,
+        state=state,
+        raw_text=raw_text,
+    )
+    response.save()
+    return response
+
+
+def response_row(
+    run: EvaluationRun,
+    question: Question,
+    letters: str,
+    *,
+    status: str = "ok",
+    sample_index: int = 0,
+    option_order: str = "",
+    state: str = "done",
+    raw_text: str | None = None,
+) -> ModelResponse:
+    """Build an unsaved response, as make_response stores it."""
     is_correct = status == "ok" and set(letters) == set(question.answer_key)
-    return ModelResponse.objects.create(
+    return ModelResponse(
         run=run,
         question=question,
         sample_index=sample_index,
@@ -108,3 +134,58 @@ def make_response(
         is_correct=is_correct,
         partial_score=1.0 if is_correct else 0.0,
     )
+
+
+# name, architecture, total and active parameters (billions), chance of a right answer.
+DEMO_MODELS = [
+    ("DeepSeek-V3", "moe", 671.0, 37.0, 0.72),
+    ("Mixtral-8x7B", "moe", 46.7, 12.9, 0.55),
+    ("Qwen2.5-72B", "dense", 72.0, 72.0, 0.66),
+    ("Qwen2.5-7B", "dense", 7.0, 7.0, 0.48),
+    ("chance", "baseline", None, None, 0.2),
+]
+DEMO_SPECIALTIES = [
+    "cardiovascular",
+    "dermatology",
+    "endocrinology",
+    "gastroenterology",
+    "neurology",
+    "nephrology",
+    "oncology",
+]
+
+
+def make_demo_board(*, per_cell: int = 6, seed: int = 7) -> list[Question]:
+    """Store five models' answers to per_cell questions in each specialty and level.
+
+    Models are right with the fixed chance in DEMO_MODELS; a wrong reply is
+    a wrong letter, except that every tenth one is a no_answer failure.
+    """
+    import random
+
+    rng = random.Random(seed)
+    questions = []
+    number = 1000
+    for specialty in DEMO_SPECIALTIES:
+        for level in ("attending", "senior"):
+            for _ in range(per_cell):
+                number += 1
+                questions.append(
+                    make_question(
+                        number, answer_key=rng.choice("ABCDE"), specialty=specialty, level=level
+                    )
+                )
+    responses = []
+    for name, architecture, total, active, skill in DEMO_MODELS:
+        run = make_run(make_model(name, architecture=architecture, total=total, active=active))
+        for question in questions:
+            if rng.random() < skill:
+                letters, status = question.answer_key, "ok"
+            elif rng.random() < 0.1:
+                letters, status = "", "no_answer"
+            else:
+                letters = rng.choice([c for c in "ABCDE" if c != question.answer_key])
+                status = "ok"
+            responses.append(response_row(run, question, letters, status=status))
+    ModelResponse.objects.bulk_create(responses)
+    return questions
