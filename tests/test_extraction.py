@@ -160,8 +160,25 @@ def test_extract_none_input():
 
 
 REPLY_ALPHABET = st.sampled_from(
-    list("ABCDEFGHXYZabc ,.:：、。()（）*<>/\n") + ["答案", "故选", "选项", "</think>", "<think>",
-    "正确", "或", "和", "Answer", "is", "Ａ", "Ｃ", "心房颤动", "高血压", "不正确", "排除"]
+    list("ABCDEFGHXYZabc ,.:：、。()（）*<>/\n")
+    + [
+        "答案",
+        "故选",
+        "选项",
+        "</think>",
+        "<think>",
+        "正确",
+        "或",
+        "和",
+        "Answer",
+        "is",
+        "Ａ",
+        "Ｃ",
+        "心房颤动",
+        "高血压",
+        "不正确",
+        "排除",
+    ]
 )
 
 

@@ -23,7 +23,9 @@ class Command(BaseCommand):
             )
         result = responses_reextract(run_id=run, batch_size=batch_size)
         self.stdout.write(
-            _("Re-extracted %(total)d responses with extraction version %(version)s: "
-              "%(changed)d changed.")
+            _(
+                "Re-extracted %(total)d responses with extraction version %(version)s: "
+                "%(changed)d changed."
+            )
             % {"total": result.total, "version": result.version, "changed": result.changed}
         )
