@@ -248,14 +248,14 @@ def _text(english: str, chinese: str, language: str) -> str:
 def draw(name: str, board: Leaderboard, *, language: str = "zh-hans") -> Figure:
     drawers = {"heatmap": draw_heatmap, "parameters": draw_parameters, "levels": draw_levels}
     if name not in drawers:
-        raise ValueError(f"unknown figure {name!r}; expected one of {', '.join(FIGURES)}")
+        raise ValueError(f"figure {name!r} not found; expected one of {', '.join(FIGURES)}")
     return drawers[name](board, language=language)
 
 
 def render(figure: Figure, file_format: str) -> bytes:
     """Encode a figure as PNG (150 dpi) or SVG."""
     if file_format not in FORMATS:
-        raise ValueError(f"unknown format {file_format!r}; expected png or svg")
+        raise ValueError(f"invalid format {file_format!r}; expected png or svg")
     buffer = io.BytesIO()
     figure.savefig(buffer, format=file_format, dpi=150)
     return buffer.getvalue()

@@ -1,9 +1,9 @@
 """Leaderboard selectors: accuracy tables computed from stored model responses.
 
 One question counts once per model. Several samples of a question in runs
-without option rotation are combined by majority vote; runs with option
-rotation (shuffle_options) contribute their identity rotation (sample 0) when
-the model has no plain run, and the "all rotations right" accuracy besides.
+without option rotation are combined by majority vote. A run with option
+rotation (shuffle_options) adds the "all rotations right" accuracy, and its
+sample 0 stands for the question when the model has no run without rotation.
 Every failure stays in the denominator. Pass items= to recompute the same
 tables on a subset, such as the validated questions.
 """

@@ -90,7 +90,7 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
 def leaderboard_figure(request: HttpRequest, name: str, file_format: str) -> HttpResponse:
     """Send one figure as PNG or SVG, as an attachment when ?download=1."""
     if name not in figures.FIGURES or file_format not in figures.FORMATS:
-        raise Http404(f"unknown figure {name}.{file_format}")
+        raise Http404(f"figure {name}.{file_format} not found; use heatmap, parameters or levels")
     board = compute_for_request(request)
     payload = figures.render(
         figures.draw(name, board, language=get_language() or "zh-hans"), file_format
@@ -110,7 +110,7 @@ def leaderboard_csv(request: HttpRequest, name: str) -> HttpResponse:
     elif name in TABLES:
         frame = TABLES[name](board)
     else:
-        raise Http404(f"unknown table {name}")
+        raise Http404(f"table {name} not found")
     body = frame.to_csv(index=name == "heatmap", index_label="model")
     response = HttpResponse("\ufeff" + body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="leaderboard-{name}.csv"'
