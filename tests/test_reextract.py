@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from medexam.extraction import EXTRACTION_VERSION
 from medexam.models import ModelResponse
@@ -80,5 +81,5 @@ def test_reextract_skips_failed_rows(db):
 
 
 def test_reextract_unknown_run(db):
-    with pytest.raises(CommandError, match="not found"):
+    with translation.override("en"), pytest.raises(CommandError, match="999999 not found"):
         call_command("reextract", "--run", "999999", stdout=StringIO())
