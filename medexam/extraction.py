@@ -24,13 +24,14 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-EXTRACTION_VERSION = "2.0"
+EXTRACTION_VERSION = "2.1"
 
 OK = "ok"
 NO_ANSWER = "no_answer"
 AMBIGUOUS = "ambiguous"
 INVALID = "invalid"
 TRUNCATED = "truncated"
+
 
 @dataclass(frozen=True)
 class Extraction:
@@ -78,17 +79,18 @@ _NOT_AFTER_LETTERS = (
     r"(?![A-Za-z0-9\-]|\s*(?:线|型|类|族|抑制|受体|酶|超|片)"
     r"|\s*(?:项|选项)?\s*(?:错|不|排除|看似|虽然|也|可能))"
 )
-_CUE_LETTERS = re.compile(_CUE + _CONNECTOR + _LETTER_RUN + _NOT_AFTER_LETTERS)
-_CUE_TEXT = re.compile(_CUE + _CONNECTOR + r"(?P<text>[^。\n;；!！?？]{1,120})")
+_CUE_ONLY = re.compile(_CUE + _CONNECTOR)
+_LETTERS_AT = re.compile(_LETTER_RUN + _NOT_AFTER_LETTERS)
+_CLAUSE_BREAKS = frozenset("。.，,;；!！?？)）")
 _VERDICT = r"(?:对的|正确|最佳|最合适|最恰当|符合题意|(?i:correct|right|the\s+best))"
 _ASSERTIONS = (
     re.compile(
-        r"(?:选项|(?<![A-Za-z])(?i:option)\s*)" + _LETTER_RUN
-        + r"\s*(?:项)?\s*(?:是|为|(?i:is|are))?\s*" + _VERDICT
+        r"(?:选项|(?<![A-Za-z])(?i:option)\s*)"
+        + _LETTER_RUN
+        + r"\s*(?:项)?\s*(?:是|为|(?i:is|are))?\s*"
+        + _VERDICT
     ),
-    re.compile(
-        r"(?<![A-Za-z])" + _LETTER_RUN + r"\s*(?:项|选项)\s*(?:是|为)?\s*" + _VERDICT
-    ),
+    re.compile(r"(?<![A-Za-z])" + _LETTER_RUN + r"\s*(?:项|选项)\s*(?:是|为)?\s*" + _VERDICT),
 )
 _BARE = re.compile(r"^\s*(?:选项|(?i:option)\s*)?" + _LETTER_RUN + r"\s*[.。:：]?\s*$")
 _LEADING = re.compile(r"^\s*[(\[【]?(?P<letter>[A-H])[)\]】]?\s*[.、:：)]\s*(?P<rest>.+)$")
@@ -98,7 +100,8 @@ _NONE_CORRECT = re.compile(
     r"|没有正确(?:答案|选项)|无正确(?:答案|选项)|(?i:none\s+of\s+the\s+(?:options|above|choices))"
 )
 _TEXT_SPLIT = re.compile(r"\s*(?:[、,，/+]|和|及|与|(?i:\band\b))\s*")
-_PUNCTUATION = re.compile(r"[\s。.，,、;；:：!！?？\"'“”‘’()（）\[\]【】*]+")
+_DECORATION = re.compile(r"[\s\"'“”‘’*]+")
+_EDGE_PUNCTUATION = re.compile(r"^[。.，,、;；:：!！?？]+|[。.，,、;；:：!！?？]+$")
 
 
 def extract_answer(
@@ -127,7 +130,7 @@ def extract_answer(
         return Extraction("", NO_ANSWER, "empty")
 
     normalised_options = {
-        letter: _fold(unicodedata.normalize("NFKC", str(option_text)))
+        letter: unicodedata.normalize("NFKC", str(option_text))
         for letter, option_text in (options or {}).items()
     }
     candidate = _find_candidate(body, letters=letters, options=normalised_options)
@@ -151,9 +154,7 @@ def _strip_reasoning(text: str) -> str | None:
     return tail
 
 
-def _find_candidate(
-    body: str, *, letters: str, options: dict[str, str]
-) -> _Candidate | None:
+def _find_candidate(body: str, *, letters: str, options: dict[str, str]) -> _Candidate | None:
     cue = _last_cue(body, letters=letters, options=options)
     if cue is not None:
         return cue
@@ -171,8 +172,9 @@ def _find_candidate(
 
     bare = _BARE.match(plain)
     if bare and _letters_group(bare, letters) is not None:
-        return _Candidate(_letters_group(bare, letters) or "", "bare_letters",
-                          _has_alternative(bare))
+        return _Candidate(
+            _letters_group(bare, letters) or "", "bare_letters", _has_alternative(bare)
+        )
 
     leading = _leading_letter(plain, options)
     if leading is not None:
@@ -185,26 +187,64 @@ def _find_candidate(
 
 
 def _last_cue(body: str, *, letters: str, options: dict[str, str]) -> _Candidate | None:
-    """Read the last answer cue in the reply, as letters or as an option's text."""
+    """Read the last answer cue in the reply that is followed by letters or an option's text."""
     plain = _MARKUP.sub("", body)
-    found: list[tuple[int, _Candidate]] = []
+    last = None
+    for cue in _CUE_ONLY.finditer(plain):
+        candidate = _read_after_cue(plain, cue.end(), letters=letters, options=options)
+        if candidate is not None:
+            last = candidate
+    return last
 
-    for match in _CUE_LETTERS.finditer(plain):
-        group = _letters_group(match, letters)
-        if group is not None:
-            found.append((match.start(), _Candidate(group, "answer_cue", _has_alternative(match))))
 
+def _read_after_cue(
+    plain: str, start: int, *, letters: str, options: dict[str, str]
+) -> _Candidate | None:
+    """Read what follows one cue: an option's own text first, then letters.
+
+    Option text goes first because some options begin with a capital that is
+    not an answer letter ("B细胞", "A组链球菌", "A+B").
+    """
+    line = plain[start:].split("\n", 1)[0]
     if options:
-        for match in _CUE_TEXT.finditer(plain):
-            mapped = _map_option_text(match.group("text"), options)
-            if mapped:
-                found.append((match.start(), _Candidate(mapped, "answer_cue_text")))
+        clause = re.split(r"[。;；!！?？]", line, maxsplit=1)[0]
+        mapped = _map_option_text(clause, options) or _option_prefix(line, options)
+        if mapped:
+            return _Candidate(mapped, "answer_cue_text")
 
-    if not found:
+    match = _LETTERS_AT.match(plain, start)
+    if match is None:
         return None
-    # A letter cue and a text cue can start at the same cue word; the letter one wins.
-    found.sort(key=lambda item: (item[0], item[1].rule == "answer_cue"))
-    return found[-1][1]
+    group = _letters_group(match, letters)
+    if group is None:
+        return None
+    return _Candidate(group, "answer_cue", _has_alternative(match))
+
+
+def _option_prefix(line: str, options: dict[str, str]) -> str:
+    """Return the letter of the longest option whose text starts the line, or "".
+
+    The option text must end at the end of the line or at a punctuation mark,
+    and must be the only option of that length to match.
+    """
+    squashed = _squash(line)
+    matches: list[tuple[int, str]] = []
+    for letter, text in options.items():
+        option = _squash(text).rstrip("。.")
+        if not option or not squashed.startswith(option):
+            continue
+        rest = squashed[len(option) :]
+        if not rest or rest[0] in _CLAUSE_BREAKS:
+            matches.append((len(option), letter))
+    if not matches:
+        return ""
+    longest = max(length for length, _ in matches)
+    leaders = [letter for length, letter in matches if length == longest]
+    return leaders[0] if len(leaders) == 1 else ""
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
 
 
 def _letters_group(match: re.Match[str], letters: str) -> str | None:
@@ -230,12 +270,14 @@ def _has_alternative(match: re.Match[str]) -> bool:
 
 def _leading_letter(plain: str, options: dict[str, str]) -> _Candidate | None:
     """Read "B. 心房颤动" on the first line, only when the text is option B's own."""
-    first_line = plain.strip().splitlines()[0]
-    match = _LEADING.match(first_line)
+    lines = plain.strip().splitlines()
+    if not lines:
+        return None
+    match = _LEADING.match(lines[0])
     if match is None or not options:
         return None
     letter = match.group("letter")
-    option_text = options.get(letter)
+    option_text = _fold(options.get(letter, ""))
     rest = _fold(match.group("rest"))
     if option_text and rest.startswith(option_text):
         return _Candidate(letter, "leading_letter")
@@ -251,14 +293,15 @@ def _map_option_text(text: str, options: dict[str, str]) -> str:
     whole = _fold(text)
     if not whole:
         return ""
-    exact = [letter for letter, option_text in options.items() if option_text == whole]
+    folded = {letter: _fold(option_text) for letter, option_text in options.items()}
+    exact = [letter for letter, option_text in folded.items() if option_text == whole]
     if len(exact) == 1:
         return exact[0]
 
     parts = [_fold(part) for part in _TEXT_SPLIT.split(text) if _fold(part)]
     mapped = []
     for part in parts:
-        matches = [letter for letter, option_text in options.items() if option_text == part]
+        matches = [letter for letter, option_text in folded.items() if option_text == part]
         if len(matches) != 1:
             break
         mapped.append(matches[0])
@@ -270,7 +313,7 @@ def _map_option_text(text: str, options: dict[str, str]) -> str:
     first_clause = _fold(re.split(r"[,，]", text, maxsplit=1)[0])
     clause_matches = [
         letter
-        for letter, option_text in options.items()
+        for letter, option_text in folded.items()
         if option_text and option_text == first_clause
     ]
     if len(clause_matches) == 1:
@@ -279,7 +322,12 @@ def _map_option_text(text: str, options: dict[str, str]) -> str:
 
 
 def _fold(text: str) -> str:
-    return _PUNCTUATION.sub("", text).lower()
+    """Drop spaces, quotes and emphasis, and trim punctuation at both ends.
+
+    Punctuation inside is kept, so "谷类、豆类；荤食品类" and "谷类、豆类、荤食品类"
+    stay different options.
+    """
+    return _EDGE_PUNCTUATION.sub("", _DECORATION.sub("", text))
 
 
 def _judge(candidate: _Candidate, *, question_type: str, letters: str) -> Extraction:

@@ -89,6 +89,7 @@ CASES = [
     ("答案：心房颤动", S, "B", OK),
     ("答案：心房颤动，因为心律绝对不齐。", S, "B", OK),
     ("答案：高血压、心包炎", M, "AD", OK),
+    ("答案：室性早搏。", S, "C", OK),
     ("答案：主动脉夹层", S, "", NO_ANSWER),
     # Letters inside words are not answers.
     ("CT检查显示左心室肥厚", S, "", NO_ANSWER),
@@ -107,6 +108,7 @@ CASES = [
     ("以上都不对。", S, "", NO_ANSWER),
     ("", S, "", NO_ANSWER),
     ("   \n  ", S, "", NO_ANSWER),
+    ("****", S, "", NO_ANSWER),
     ("这道题目需要结合临床表现综合判断。", S, "", NO_ANSWER),
     # Single vs multiple, and offered letters.
     ("答案：A、C", S, "AC", AMBIGUOUS),
@@ -212,3 +214,43 @@ def test_extract_property_any_text(text):
     result = extract_answer(text, question_type=M, letters="ABCDE", options=OPTIONS)
     if result.status == OK:
         assert set(result.letters) <= set("ABCDE")
+
+
+# Options that begin with a capital letter or hold punctuation, as real exam options do.
+CAPITAL_OPTIONS = {
+    "A": "T细胞",
+    "B": "B细胞",
+    "C": "A+B",
+    "D": "t(9;22)",
+    "E": "谷类、豆类；荤食品类",
+}
+
+CAPITAL_CASES = [
+    ("答案：B细胞", "B"),
+    ("答案：A+B", "C"),
+    ("答案：t(9;22)", "D"),
+    ("答案：谷类、豆类；荤食品类。", "E"),
+    ("答案：B", "B"),
+    ("答案：B. B细胞", "B"),
+]
+
+
+@pytest.mark.parametrize(("reply", "letters"), CAPITAL_CASES)
+def test_extract_option_text_first(reply, letters):
+    result = extract_answer(reply, question_type=S, letters="ABCDE", options=CAPITAL_OPTIONS)
+    assert result.status == OK
+    assert result.letters == letters
+
+
+def test_extract_punctuation_kept_apart():
+    options = {"A": "谷类、豆类；荤食品类", "B": "谷类、豆类、荤食品类；杂品"}
+    result = extract_answer(
+        "答案：谷类、豆类、荤食品类；杂品", question_type=S, letters="AB", options=options
+    )
+    assert result.letters == "B"
+
+
+def test_extract_duplicate_options_refused():
+    options = {"A": "心包炎", "B": "心肌炎", "C": "心包炎"}
+    result = extract_answer("答案：心包炎", question_type=S, letters="ABC", options=options)
+    assert result.status == NO_ANSWER
