@@ -82,7 +82,7 @@ def levels_frame(board: Leaderboard) -> pd.DataFrame:
     for row in board.rows:
         for column in board.levels:
             cell = row.by_level.get(column.code)
-            if cell is None or cell.accuracy is None:
+            if cell is None or cell.accuracy is None or cell.low is None or cell.high is None:
                 continue
             records.append(
                 {

@@ -7,7 +7,7 @@ with a fixed seed (BOOTSTRAP_SEED) so a report computed twice prints the same nu
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,7 +122,7 @@ def holm_adjust(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
-def paired_tests(correct_by_model: dict[str, Sequence[bool]]) -> list[PairedTest]:
+def paired_tests(correct_by_model: Mapping[str, Sequence[bool]]) -> list[PairedTest]:
     """McNemar's exact test for every pair of models, Holm-adjusted across the pairs.
 
     Each model's sequence must cover the same items in the same order.

@@ -20,7 +20,7 @@ def _percent(value: float | None) -> float | None:
 
 
 def _cell_text(cell: Cell | None) -> str:
-    if cell is None or cell.accuracy is None:
+    if cell is None or cell.accuracy is None or cell.low is None or cell.high is None:
         return "–"
     return f"{cell.accuracy * 100:.1f} ({cell.low * 100:.1f}–{cell.high * 100:.1f})"
 

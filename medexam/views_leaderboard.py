@@ -31,7 +31,7 @@ def compute_for_request(request: HttpRequest) -> Leaderboard:
 
 
 def _display(cell: Cell | None) -> dict | None:
-    if cell is None or cell.accuracy is None:
+    if cell is None or cell.accuracy is None or cell.low is None or cell.high is None:
         return None
     return {
         "accuracy": f"{cell.accuracy * 100:.1f}",

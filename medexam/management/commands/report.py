@@ -154,20 +154,25 @@ def _difference(value: Difference) -> dict:
 
 def _correlation_line(label: str, value: Correlation) -> str:
     if value.rho is None:
-        return f"- {label}: Spearman rho undefined (n = {value.n} models; needs 3 or more)."
+        return (
+            f"- {label}: Spearman rho undefined (n = {value.n} models; "
+            "needs 3 or more with differing values)."
+        )
+    low, high = value.interval.low, value.interval.high
+    interval = "undefined" if low is None or high is None else f"{low:.3f} to {high:.3f}"
     return (
-        f"- {label}: Spearman rho = {value.rho:.3f} (95% bootstrap CI "
-        f"{value.interval.low:.3f} to {value.interval.high:.3f}), p = {value.p_value:.3g}, "
-        f"n = {value.n} models."
+        f"- {label}: Spearman rho = {value.rho:.3f} (95% bootstrap CI {interval}), "
+        f"p = {value.p_value:.3g}, n = {value.n} models."
     )
 
 
 def _difference_line(value: Difference) -> str:
-    if value.estimate is None:
+    low, high = value.interval.low, value.interval.high
+    if value.estimate is None or low is None or high is None:
         return "- Mixture-of-experts minus dense: undefined (a group has no models)."
     p_text = "undefined" if value.p_value is None else f"{value.p_value:.3g}"
     return (
         f"- Mixture-of-experts minus dense mean accuracy: {value.estimate * 100:.1f} points "
-        f"(95% bootstrap CI {value.interval.low * 100:.1f} to {value.interval.high * 100:.1f}), "
+        f"(95% bootstrap CI {low * 100:.1f} to {high * 100:.1f}), "
         f"Mann-Whitney p = {p_text}."
     )
