@@ -1,9 +1,10 @@
 """Measure answer extraction on replies written around real exam options.
 
-For every question in the XMedBench Chinese test files, build replies in the
-forms models use (a cue and a letter, full-width letters, bold, the option's
-text, a reasoning block that names a wrong option first) and count how often
-the extracted letter equals the key. Prints counts per form and the time per call.
+For every question in the XMedBench Chinese test files, build replies in six
+forms that models use: a cue and a letter, a full-width letter, a bold letter,
+the option's text, a reasoning block that names a wrong option first, and an
+English cue. Then count how often the extracted letter equals the key, per
+form, and print the time per call.
 
 Run from the repository root:
     DJANGO_SECRET_KEY=dev /work/venv/bin/python -m bench.extraction_real_options

@@ -92,7 +92,7 @@ def make_response(
     state: str = "done",
     raw_text: str | None = None,
 ) -> ModelResponse:
-    """Store a response whose stored extraction says `letters` with `status`."""
+    """Store a response whose extraction fields hold `letters` and `status`."""
     response = response_row(
         run,
         question,
