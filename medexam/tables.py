@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+from django.utils.translation import gettext as _
 
 from medexam.leaderboard import Cell, Leaderboard
 from medexam.scoring import FAILURE_STATUSES
@@ -58,7 +59,10 @@ def _accuracy(cells: dict[str, Cell], code: str) -> float | None:
 
 
 def paper_frame(board: Leaderboard, *, language: str = "en") -> pd.DataFrame:
-    """The main results table as text: accuracy (95% CI) per specialty and level, and overall."""
+    """The main results table as text: accuracy (95% CI) per specialty and level, and overall.
+
+    Column headers follow the active language; specialty and level names follow `language`.
+    """
 
     def label(column) -> str:
         return column.name_zh if language.startswith("zh") else column.name_en
@@ -66,20 +70,25 @@ def paper_frame(board: Leaderboard, *, language: str = "en") -> pd.DataFrame:
     records = []
     for row in board.rows:
         params = _params_text(row.total_params_b, row.active_params_b)
+        baseline = " (" + _("baseline") + ")" if row.is_baseline else ""
         record = {
-            "Model": row.name + (" (baseline)" if row.is_baseline else ""),
-            "Architecture": row.architecture,
-            "Parameters (B)": params,
+            _("Model"): row.name + baseline,
+            _("Architecture"): row.architecture,
+            _("Parameters (B)"): params,
         }
         for column in board.specialties:
             record[label(column)] = _cell_text(row.by_specialty.get(column.code))
         for column in board.levels:
             record[label(column)] = _cell_text(row.by_level.get(column.code))
-        record["Overall"] = _cell_text(row.overall)
-        record["Macro"] = "–" if row.macro_accuracy is None else f"{row.macro_accuracy * 100:.1f}"
-        record["Failures"] = "–" if row.failure_rate is None else f"{row.failure_rate * 100:.1f}"
+        record[_("Overall")] = _cell_text(row.overall)
+        record[_("Macro average")] = _percent_text(row.macro_accuracy)
+        record[_("Failure rate")] = _percent_text(row.failure_rate)
         records.append(record)
     return pd.DataFrame.from_records(records)
+
+
+def _percent_text(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}"
 
 
 def _params_text(total: float | None, active: float | None) -> str:

@@ -32,7 +32,7 @@ def test_report_contents(report_dir):
     header = (report_dir / "main.md").read_text(encoding="utf-8").splitlines()[0]
     assert header.startswith("| Model | Architecture | Parameters (B)")
     assert "Cardiovascular medicine" in header
-    assert header.rstrip(" |").endswith("Failures")
+    assert header.rstrip(" |").endswith("Failure rate")
 
     pairs = (report_dir / "paired_mcnemar.csv").read_text(encoding="utf-8-sig").splitlines()
     # Four language models give six pairs; the baseline is left out.

@@ -160,19 +160,27 @@ def _correlation_line(label: str, value: Correlation) -> str:
         )
     low, high = value.interval.low, value.interval.high
     interval = "undefined" if low is None or high is None else f"{low:.3f} to {high:.3f}"
+    # Resampling a handful of models yields few distinct resamples, so the
+    # percentile interval is too narrow to trust; say so beside the number.
+    caution = " Few models: the interval is unreliable." if value.n < 10 else ""
     return (
         f"- {label}: Spearman rho = {value.rho:.3f} (95% bootstrap CI {interval}), "
-        f"p = {value.p_value:.3g}, n = {value.n} models."
+        f"p {_p_text(value.p_value)}, n = {value.n} models.{caution}"
     )
+
+
+def _p_text(p_value: float | None) -> str:
+    if p_value is None:
+        return "undefined"
+    return "< 0.001" if p_value < 0.001 else f"= {p_value:.3g}"
 
 
 def _difference_line(value: Difference) -> str:
     low, high = value.interval.low, value.interval.high
     if value.estimate is None or low is None or high is None:
         return "- Mixture-of-experts minus dense: undefined (a group has no models)."
-    p_text = "undefined" if value.p_value is None else f"{value.p_value:.3g}"
     return (
         f"- Mixture-of-experts minus dense mean accuracy: {value.estimate * 100:.1f} points "
         f"(95% bootstrap CI {low * 100:.1f} to {high * 100:.1f}), "
-        f"Mann-Whitney p = {p_text}."
+        f"Mann-Whitney p {_p_text(value.p_value)}."
     )
