@@ -119,6 +119,11 @@ def draw_heatmap(board: Leaderboard, *, language: str = "zh-hans") -> Figure:
     figure = Figure(figsize=(width, height), layout="constrained")
     axes = figure.add_subplot()
 
+    if values.size == 0:
+        axes.axis("off")
+        axes.text(0.5, 0.5, _text("No responses yet", "尚无模型回答", language), ha="center")
+        return figure
+
     masked = np.ma.masked_invalid(values)
     image = axes.imshow(masked, cmap="viridis", vmin=0, vmax=100, aspect="auto")
     axes.set_xticks(range(len(board.specialties)))
