@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from medexam import views
+from medexam.api_leaderboard import LeaderboardAPIView
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,4 +10,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("review/", include("review.urls")),
+    path("leaderboard/", include("medexam.urls_leaderboard")),
+    path("api/leaderboard/", LeaderboardAPIView.as_view(), name="api-leaderboard"),
 ]

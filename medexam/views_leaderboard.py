@@ -1,0 +1,117 @@
+"""Leaderboard page: tables, figures (PNG and SVG) and the data behind each as CSV."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import get_language
+
+from medexam import figures, tables
+from medexam.leaderboard import Cell, Leaderboard, leaderboard_compute
+from medexam.models import Question
+
+TABLES = {
+    "accuracy": tables.accuracy_frame,
+    "failures": tables.failure_frame,
+    "specialty_level": tables.specialty_level_frame,
+}
+
+
+def validated_only(request: HttpRequest) -> bool:
+    """Read ?validated=1, which restricts every number to validated questions."""
+    return request.GET.get("validated", "") in {"1", "true", "yes"}
+
+
+def compute_for_request(request: HttpRequest) -> Leaderboard:
+    if validated_only(request):
+        items = Question.objects.filter(validity=Question.Validity.VALIDATED)
+        return leaderboard_compute(items=items)
+    return leaderboard_compute()
+
+
+def _display(cell: Cell | None) -> dict | None:
+    if cell is None or cell.accuracy is None or cell.low is None or cell.high is None:
+        return None
+    return {
+        "accuracy": f"{cell.accuracy * 100:.1f}",
+        "interval": f"{cell.low * 100:.1f}–{cell.high * 100:.1f}",
+        "n": cell.total,
+    }
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}"
+
+
+def display_rows(board: Leaderboard) -> list[dict]:
+    """Format each leaderboard row for the template: percentages with one decimal."""
+    rows = []
+    for row in board.rows:
+        rows.append(
+            {
+                "name": row.name,
+                "is_baseline": row.is_baseline,
+                "architecture": row.architecture,
+                "total_params_b": row.total_params_b,
+                "active_params_b": row.active_params_b,
+                "overall": _display(row.overall),
+                "macro": _percent(row.macro_accuracy),
+                "failure_rate": _percent(row.failure_rate),
+                "failures": row.failures,
+                "specialties": [_display(row.by_specialty.get(c.code)) for c in board.specialties],
+                "levels": [_display(row.by_level.get(c.code)) for c in board.levels],
+                "all_rotations": _display(row.all_rotations),
+            }
+        )
+    return rows
+
+
+@login_required
+def leaderboard(request: HttpRequest) -> HttpResponse:
+    """Show the accuracy tables and the figures, with download links."""
+    board = compute_for_request(request)
+    chinese = (get_language() or "").startswith("zh")
+    context = {
+        "board_data": board.as_dict(),
+        "rows": display_rows(board),
+        "specialty_names": [c.name_zh if chinese else c.name_en for c in board.specialties],
+        "level_names": [c.name_zh if chinese else c.name_en for c in board.levels],
+        "has_rotations": any(row.all_rotations is not None for row in board.rows),
+        "figure_names": figures.FIGURES,
+        "table_names": list(TABLES),
+        "validated": validated_only(request),
+        "query": "?validated=1" if validated_only(request) else "",
+    }
+    return render(request, "medexam/leaderboard/index.html", context)
+
+
+@login_required
+def leaderboard_figure(request: HttpRequest, name: str, file_format: str) -> HttpResponse:
+    """Send one figure as PNG or SVG, as an attachment when ?download=1."""
+    if name not in figures.FIGURES or file_format not in figures.FORMATS:
+        raise Http404(f"figure {name}.{file_format} not found; use heatmap, parameters or levels")
+    board = compute_for_request(request)
+    payload = figures.render(
+        figures.draw(name, board, language=get_language() or "zh-hans"), file_format
+    )
+    response = HttpResponse(payload, content_type=figures.FORMATS[file_format])
+    if request.GET.get("download"):
+        response["Content-Disposition"] = f'attachment; filename="leaderboard-{name}.{file_format}"'
+    return response
+
+
+@login_required
+def leaderboard_csv(request: HttpRequest, name: str) -> HttpResponse:
+    """Send the data behind a figure or a table as UTF-8 CSV with a byte-order mark for Excel."""
+    board = compute_for_request(request)
+    if name in figures.FIGURES:
+        frame = figures.figure_frame(name, board)
+    elif name in TABLES:
+        frame = TABLES[name](board)
+    else:
+        raise Http404(f"table {name} not found")
+    body = frame.to_csv(index=name == "heatmap", index_label="model")
+    response = HttpResponse("\ufeff" + body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="leaderboard-{name}.csv"'
+    return response

@@ -1,0 +1,57 @@
+"""GET /api/leaderboard/ and its agreement with the page."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from medexam.models import Question
+from tests.run_rows import make_demo_board
+
+
+@pytest.fixture(autouse=True)
+def _plain_http_and_static(settings):
+    # With DATABASE_URL set the settings are production's: HTTPS redirects and
+    # hashed static files from collectstatic, neither of which a test client has.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def signed_in(client, make_user, db):
+    client.force_login(make_user("reader"))
+    return client
+
+
+def test_api_requires_auth(client, db):
+    assert client.get(reverse("api-leaderboard")).status_code in {401, 403}
+
+
+def test_api_matches_page(signed_in, db):
+    make_demo_board(per_cell=2)
+    page = signed_in.get(reverse("leaderboard"))
+    api = signed_in.get(reverse("api-leaderboard")).json()
+    page_data = json.loads(json.dumps(page.context["board_data"]))
+    assert api["rows"] == page_data["rows"]
+    assert api["item_count"] == page_data["item_count"]
+
+
+def test_api_validated_matches_page(signed_in, db):
+    questions = make_demo_board(per_cell=2)
+    Question.objects.filter(pk__in=[q.pk for q in questions[:10]]).update(validity="validated")
+    page = signed_in.get(reverse("leaderboard") + "?validated=1")
+    api = signed_in.get(reverse("api-leaderboard") + "?validated=1").json()
+    assert api["item_count"] == 10
+    assert api["rows"] == json.loads(json.dumps(page.context["board_data"]["rows"]))
+
+
+def test_api_failures_in_denominator(signed_in, db):
+    make_demo_board(per_cell=2)
+    rows = signed_in.get(reverse("api-leaderboard")).json()["rows"]
+    for row in rows:
+        assert row["overall"]["total"] == 28

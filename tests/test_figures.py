@@ -1,0 +1,44 @@
+"""Figure drawing: every figure renders, also for boards with missing parts."""
+
+from __future__ import annotations
+
+import pytest
+
+from medexam.figures import FIGURES, draw, figure_frame, render
+from medexam.leaderboard import leaderboard_compute
+from tests.run_rows import make_demo_board, make_model, make_question, make_response, make_run
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", FIGURES)
+def test_figure_empty_board(name):
+    board = leaderboard_compute()
+    assert render(draw(name, board), "png").startswith(b"\x89PNG")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", FIGURES)
+def test_figure_baseline_only(name):
+    run = make_run(make_model("always A", architecture="baseline"))
+    make_response(run, make_question(1), "A")
+    board = leaderboard_compute()
+    assert b"<svg" in render(draw(name, board, language="en"), "svg")
+
+
+@pytest.mark.django_db
+def test_figure_chinese_labels():
+    make_demo_board(per_cell=1)
+    svg = render(draw("heatmap", leaderboard_compute(), language="zh-hans"), "svg").decode()
+    assert "心血管内科" in svg
+
+
+@pytest.mark.django_db
+def test_figure_frame_rows():
+    make_demo_board(per_cell=1)
+    frame = figure_frame("parameters", leaderboard_compute())
+    assert len(frame) == 4
+
+
+def test_render_rejects_format():
+    with pytest.raises(ValueError, match="expected png or svg"):
+        render(None, "gif")  # type: ignore[arg-type]
