@@ -208,7 +208,7 @@ def cohen_kappa(first: Sequence[float], second: Sequence[float]) -> Coefficient:
 
 
 def _category_shares(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per unit rated at least twice: coder count r_i and the share r_ik / r_i of each category."""
+    """Count category use per unit rated at least twice: r_ik per category and the total r_i."""
     rated = np.sum(~np.isnan(matrix), axis=0)
     pairable = matrix[:, rated >= 2]
     domain = np.unique(pairable[~np.isnan(pairable)])
@@ -237,9 +237,9 @@ def fleiss_kappa(matrix: np.ndarray) -> Coefficient:
 def gwet_ac1(matrix: np.ndarray) -> Coefficient:
     """Gwet's first-order agreement coefficient AC1 (Gwet 2008) for nominal ratings.
 
-    Chance agreement is sum_k pi_k (1 - pi_k) / (q - 1), where pi_k is the mean
-    share of category k over every unit rated at least once and q is the number
-    of categories used; observed agreement is taken over units rated at least twice.
+    Chance agreement is sum_k pi_k (1 - pi_k) / (q - 1). Here pi_k is the mean
+    share of category k over every unit rated at least once, and q is the number
+    of categories used. Observed agreement is taken over units rated at least twice.
     """
     reason = _check_matrix(matrix)
     if reason:
@@ -269,9 +269,9 @@ def item_agreement(values: Sequence[Hashable | None]) -> dict[str, Any]:
     pairs = sum(c * (c - 1) for c in tally.values()) / (n * (n - 1)) if n >= 2 else None
     return {
         "ratings": n,
-        "percent_agreement": None if pairs is None else round(pairs, 4),
+        "percent_agreement": pairs,
         "modal": modal,
-        "modal_share": round(tally[modal] / n, 4),
+        "modal_share": tally[modal] / n,
     }
 
 
@@ -279,7 +279,7 @@ def coder_agreement(matrix: np.ndarray, coder: int, level: Level = "nominal") ->
     """Figures for one coder: alpha with that coder left out, and agreement with each other coder.
 
     Pairwise agreement is the share of co-rated units on which both coders gave
-    the same value, pooled over every other coder; kappa is Cohen's, averaged
+    the same value, pooled over every other coder. The kappa is Cohen's, averaged
     over the pairs on which it is defined.
     """
     others = np.delete(matrix, coder, axis=0)
@@ -308,7 +308,7 @@ def coder_agreement(matrix: np.ndarray, coder: int, level: Level = "nominal") ->
 def summarise_matrix(
     matrix: np.ndarray, level: Level, *, bootstrap_samples: int = BOOTSTRAP_SAMPLES
 ) -> dict[str, Any]:
-    """Every figure for one reliability matrix, as a JSON-safe dict."""
+    """Compute every figure for one reliability matrix and return a JSON-safe dict."""
     rated = np.sum(~np.isnan(matrix), axis=0) if matrix.size else np.array([])
     summary: dict[str, Any] = {
         "level": level,
