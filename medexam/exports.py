@@ -235,7 +235,7 @@ def datasheet_markdown(
     return "\n".join(lines)
 
 
-def _records(version: DatasetVersion | None) -> Iterator[dict[str, Any]]:
+def export_records(version: DatasetVersion | None) -> Iterator[dict[str, Any]]:
     if version is not None:
         return version_records(version)
     return question_records(Question.objects.all())
@@ -271,9 +271,9 @@ def datasheet_for(version: DatasetVersion | None) -> str:
 def export_chunks(fmt: str, version: DatasetVersion | None = None) -> Iterator[bytes]:
     """Yield the bytes of a JSONL, CSV or datasheet export; Parquet needs export_write."""
     if fmt == "jsonl":
-        return iter_jsonl(_records(version))
+        return iter_jsonl(export_records(version))
     if fmt == "csv":
-        return iter_csv(_records(version))
+        return iter_csv(export_records(version))
     if fmt == "datasheet":
         return iter([datasheet_for(version).encode("utf-8")])
     raise ValueError(f"Unknown export format {fmt!r}; use one of {', '.join(FORMATS)}.")
@@ -285,7 +285,7 @@ def export_write(fmt: str, sink: IO[bytes] | str, version: DatasetVersion | None
     label = f"{version.name}:{version.version}" if version else "current"
     logger.info("export started format=%s version=%s", fmt, label)
     if fmt == "parquet":
-        write_parquet(_records(version), sink)
+        write_parquet(export_records(version), sink)
     elif isinstance(sink, str):
         with open(sink, "wb") as handle:
             for chunk in export_chunks(fmt, version):

@@ -20,6 +20,11 @@ class Command(BaseCommand):
         "and validity status."
     )
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        # Django's own --version (print the Django version) gives way to the
+        # dataset --version option.
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--format", choices=FORMATS, required=True, help="Export format.")
         parser.add_argument("--output", type=Path, required=True, help="File to write.")

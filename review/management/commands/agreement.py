@@ -16,24 +16,26 @@ from review import agreement
 from review.selectors import GROUPINGS, agreement_report
 
 
-def read_reliability_csv(path: Path, level: agreement.Level) -> tuple[np.ndarray, list[str]]:
+def read_reliability_csv(
+    path: Path, level: agreement.Level, *, header: bool = False
+) -> tuple[np.ndarray, list[str]]:
     """Read a CSV with one row per coder and one column per unit; empty cells are missing.
 
-    A first column that is not numeric in every row is taken as the coder label,
-    and a header row is skipped when its cells are not values. Nominal data may
-    be any text; other levels need numbers.
+    With header, the first row (unit names) is skipped. A first column that is
+    not numeric in every row is taken as the coder label. Nominal data may be
+    any text, and other levels need numbers.
     """
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
     except OSError as exc:
         raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
+    if header:
+        rows = rows[1:]
     if not rows:
-        raise CommandError(f"{path} is empty; expected one row per coder.")
+        raise CommandError(f"{path} has no rating rows; expected one row per coder.")
 
     labelled = not all(_is_number(row[0]) or not row[0].strip() for row in rows)
-    if labelled and not rows[0][0].strip():
-        rows = rows[1:]  # a header row: empty corner cell, unit names after it
     labels = (
         [row[0].strip() for row in rows] if labelled else [str(i + 1) for i in range(len(rows))]
     )
@@ -52,7 +54,8 @@ def read_reliability_csv(path: Path, level: agreement.Level) -> tuple[np.ndarray
             if not _is_number(cell):
                 raise CommandError(
                     f"Row {labels[i]!r}, column {j + 1}: {cell!r} is not a number; "
-                    f"{level} data needs numbers, or use --level nominal."
+                    f"{level} data needs numbers. Use --header if this is a row of unit "
+                    "names, or --level nominal for categories."
                 )
             matrix[i, j] = float(cell)
     return matrix, labels
@@ -81,6 +84,9 @@ class Command(BaseCommand):
             help="CSV reliability table: one row per coder, one column per unit.",
         )
         parser.add_argument(
+            "--header", action="store_true", help="The first row of --input names the units."
+        )
+        parser.add_argument(
             "--level",
             choices=agreement.LEVELS,
             default=None,
@@ -101,7 +107,7 @@ class Command(BaseCommand):
             if options["by"] or options["run"]:
                 raise CommandError("--by and --run apply to stored reviews, not to --input.")
             level = options["level"] or "nominal"
-            matrix, coders = read_reliability_csv(options["input"], level)
+            matrix, coders = read_reliability_csv(options["input"], level, header=options["header"])
             report = {
                 "input": str(options["input"]),
                 "overall": agreement.summarise_matrix(
