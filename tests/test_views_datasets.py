@@ -104,3 +104,9 @@ def test_current_datasheet_download(client, coordinator, bank):
     response = client.get("/datasets/current/download/datasheet/")
     text = b"".join(response.streaming_content).decode("utf-8")
     assert "## Reviewer agreement / 审核一致性" in text
+
+
+def test_page_chinese_by_default(client, coordinator, bank):
+    response = client.get("/datasets/")
+    assert "数据集版本" in response.content.decode("utf-8")
+
