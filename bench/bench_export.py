@@ -6,8 +6,8 @@ a fresh child process so its peak RSS is its own. Run from the repository root:
 
     /work/venv/bin/python bench/bench_export.py --sizes 10000 100000
 
-The database (default medexam_bench_export on 127.0.0.1:5432, user postgres)
-is dropped and created again at the start of each run.
+Each size gets its own database (default medexam_bench_export_<size> on
+127.0.0.1:5432, user postgres), dropped and created again at each run.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _recreate_database(server: str, name: str) -> None:
 
 
 def _populate(size: int) -> int:
-    """Create size questions and freeze them as version bench-<size>; return its id."""
+    """Create size questions, freeze them as version bench-<size> and return its id."""
     from django.core.management import call_command
 
     from medexam.models import Level, Question, Specialty, ValidityRuleSet
@@ -97,7 +97,7 @@ def _populate(size: int) -> int:
 def _child(version_id: int, fmt: str, trace: bool) -> None:
     """Export one version in one format and print rows/s and peak memory as JSON.
 
-    With trace, tracemalloc also records the peak of Python allocations; it
+    With trace, tracemalloc also records the peak of Python allocations. It
     slows the export several times, so timed runs go without it.
     """
     from medexam.exports import export_write
@@ -139,7 +139,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--server", default=DEFAULT_SERVER, help="PostgreSQL server URL.")
-    parser.add_argument("--database", default="medexam_bench_export")
+    parser.add_argument(
+        "--database", default="medexam_bench_export", help="Database name prefix; _<size> is added."
+    )
+    parser.add_argument("--populate", type=int, metavar="SIZE", help=argparse.SUPPRESS)
     parser.add_argument(
         "--child", nargs=2, metavar=("VERSION_ID", "FORMAT"), help=argparse.SUPPRESS
     )
@@ -147,16 +150,25 @@ def main() -> None:
     args = parser.parse_args()
     database_url = f"{args.server}/{args.database}"
 
+    if args.populate:
+        _setup_django(database_url)
+        print(_populate(args.populate))
+        return
     if args.child:
         _setup_django(database_url)
         _child(int(args.child[0]), args.child[1], args.trace)
         return
 
-    _recreate_database(args.server, args.database)
-    _setup_django(database_url)
     for size in args.sizes:
+        # Each size gets its own database, so the larger set does not contain the smaller.
+        database = f"{args.database}_{size}"
+        _recreate_database(args.server, database)
+        base = [sys.executable, __file__, "--server", args.server, "--database", database]
         started = time.perf_counter()
-        version_id = _populate(size)
+        populate = subprocess.run(
+            [*base, "--populate", str(size)], check=True, capture_output=True, text=True
+        )
+        version_id = int(populate.stdout.strip().splitlines()[-1])
         created = time.perf_counter() - started
         print(f"\n{size} items: created questions and version in {created:.1f} s")
         print(
@@ -164,23 +176,14 @@ def main() -> None:
             f"{'RSS before':>12}{'traced MB':>11}"
         )
         for fmt in FORMATS:
-            command = [
-                sys.executable,
-                __file__,
-                "--server",
-                args.server,
-                "--database",
-                args.database,
-                "--child",
-                str(version_id),
-                fmt,
-            ]
+            command = [*base, "--child", str(version_id), fmt]
             result = _run_child(command)
             result["tracemalloc_peak_mb"] = _run_child([*command, "--trace"])["tracemalloc_peak_mb"]
             print(
                 f"{fmt:<10}{result['rows_per_second'] or 0:>10}{result['seconds']:>9}"
                 f"{result['file_mb']:>9}{result['peak_rss_mb']:>13}"
-                f"{result['rss_before_export_mb']:>12}{result['tracemalloc_peak_mb']:>11}"
+                f"{result['rss_before_export_mb']:>12}{result['tracemalloc_peak_mb']:>11}",
+                flush=True,
             )
 
 

@@ -1,8 +1,8 @@
 """Export formats for dataset records: JSONL, CSV, Parquet and a Markdown datasheet.
 
 Every writer consumes an iterator of records and writes in batches, so memory
-stays flat however many records there are. No writer sees reviewer identities
-because records carry none.
+stays flat however many records there are. Records contain no reviewer
+identity, so no export can contain one.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ PARQUET_SCHEMA = pa.schema(
 
 
 def write_parquet(records: Iterable[dict[str, Any]], sink: str | IO[bytes]) -> int:
-    """Write records as Parquet in row groups of BATCH_SIZE; return the number of rows."""
+    """Write records as Parquet in row groups of BATCH_SIZE and return the number of rows."""
     total = 0
     columns: dict[str, list[Any]] = {name: [] for name in FLAT_COLUMNS}
     with pq.ParquetWriter(sink, PARQUET_SCHEMA, compression="zstd") as writer:
@@ -166,8 +166,8 @@ def datasheet_markdown(
 ) -> str:
     """Render a datasheet in Markdown with bilingual headings.
 
-    summary holds items and counts (see summarise_records) and, optionally,
-    agreement; meta holds facts such as the content hash, creator and time.
+    summary contains items and counts (see summarise_records) and, optionally,
+    agreement. meta contains facts such as the content hash, creator and time.
     """
     lines = [f"# {title}", "", "## Overview / 概况", ""]
     for key, value in meta.items():
@@ -269,7 +269,7 @@ def datasheet_for(version: DatasetVersion | None) -> str:
 
 
 def export_chunks(fmt: str, version: DatasetVersion | None = None) -> Iterator[bytes]:
-    """Yield the bytes of a JSONL, CSV or datasheet export; Parquet needs export_write."""
+    """Yield the bytes of a JSONL, CSV or datasheet export. Parquet needs export_write."""
     if fmt == "jsonl":
         return iter_jsonl(export_records(version))
     if fmt == "csv":

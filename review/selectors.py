@@ -1,7 +1,7 @@
 """Reads over stored reviews: reliability tables and agreement reports.
 
-The unit of agreement is a reviewed model response; the coders are reviewers,
-named by pseudonym only.
+The unit of agreement is a reviewed model response, and the coders are
+reviewers, named by pseudonym only.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def reliability_matrix(
 ) -> tuple[np.ndarray, list[str], list[int]]:
     """Build the coders x units matrix for one dimension, with coders and unit ids in order.
 
-    Nominal values are coded 0..k-1; ratings keep their 1-5 values, which are
+    Nominal values are coded 0..k-1. Ratings keep their 1-5 values, which are
     already a small integer scale.
     """
     coders = sorted({row.reviewer for row in rows})
@@ -146,8 +146,8 @@ def _group_key(row: ReviewRow, by: str) -> str:
 def item_summaries(rows: list[ReviewRow]) -> dict[int, dict[str, Any]]:
     """Summarise the reviews of each question: verdict agreement, modal share, flag counts.
 
-    Verdict agreement is the percent agreement over the question's reviewed
-    responses; the modal share is averaged over those responses.
+    Verdict agreement is the mean, over the question's reviewed responses, of
+    the share of reviewer pairs that agree. The modal share is averaged the same way.
     """
     by_question: dict[int, list[ReviewRow]] = defaultdict(list)
     for row in rows:

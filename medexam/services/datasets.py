@@ -157,8 +157,8 @@ def dataset_version_create(
 ) -> DatasetVersion:
     """Apply a rule set, then freeze the resulting items as the next version of name.
 
-    With validated_only, only validated, active questions enter the version;
-    otherwise every active question does, each with its validity status.
+    With validated_only, only validated, active questions enter the version.
+    Otherwise every active question does, each with its validity status.
     """
     name = name.strip()
     if not name:

@@ -19,7 +19,7 @@ from review.selectors import GROUPINGS, agreement_report
 def read_reliability_csv(
     path: Path, level: agreement.Level, *, header: bool = False
 ) -> tuple[np.ndarray, list[str]]:
-    """Read a CSV with one row per coder and one column per unit; empty cells are missing.
+    """Read a CSV with one row per coder and one column per unit, empty cells missing.
 
     With header, the first row (unit names) is skipped. A first column that is
     not numeric in every row is taken as the coder label. Nominal data may be
