@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpResponse
+from django.http import Http404
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from rest_framework import generics, permissions, serializers
 from rest_framework.request import Request
@@ -74,7 +75,7 @@ class DatasetVersionExport(APIView):
 
     permission_classes = [IsDatasetManager]
 
-    def get(self, request: Request, pk: int, fmt: str) -> HttpResponse:
+    def get(self, request: Request, pk: int, fmt: str) -> HttpResponseBase:
         if fmt not in FORMATS:
             raise Http404(f"Unknown export format {fmt!r}; use one of {', '.join(FORMATS)}.")
         version = get_object_or_404(DatasetVersion, pk=pk)

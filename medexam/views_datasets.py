@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -45,7 +46,7 @@ class DatasetVersionForm(forms.Form):
     )
 
 
-def export_response(fmt: str, version: DatasetVersion | None) -> HttpResponse:
+def export_response(fmt: str, version: DatasetVersion | None) -> HttpResponseBase:
     """Build a download response that streams an export of version (or the current questions)."""
     if fmt not in FORMATS:
         raise ValueError(f"Unknown export format {fmt!r}; use one of {', '.join(FORMATS)}.")
@@ -107,7 +108,7 @@ def dataset_index(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def dataset_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+def dataset_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
     """Download one export of a dataset version."""
     _require_dataset_role(request)
     version = get_object_or_404(DatasetVersion, pk=pk)
@@ -117,7 +118,7 @@ def dataset_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 
 
 @login_required
-def current_download(request: HttpRequest, fmt: str) -> HttpResponse:
+def current_download(request: HttpRequest, fmt: str) -> HttpResponseBase:
     """Download an export of the current questions with their reviews and status."""
     _require_dataset_role(request)
     if fmt not in FORMATS:

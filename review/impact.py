@@ -52,6 +52,8 @@ def validity_impact() -> dict[str, Any]:
     before: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     after: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     question_status: dict[int, tuple[str, str | None]] = {}
+    validity: str
+    specialty: str | None
     responses = (
         ModelResponse.objects.filter(
             state__in=[ModelResponse.State.DONE, ModelResponse.State.FAILED]
@@ -80,12 +82,14 @@ def validity_impact() -> dict[str, Any]:
     rank_after = _ranks(accuracy_after)
     models = []
     for model in sorted(before, key=lambda m: (rank_before[m] or 10**9, m)):
+        old_accuracy, new_accuracy = accuracy_before[model], accuracy_after[model]
         change = None
-        if accuracy_before[model] is not None and accuracy_after[model] is not None:
-            change = round(accuracy_after[model] - accuracy_before[model], 4)
+        if old_accuracy is not None and new_accuracy is not None:
+            change = round(new_accuracy - old_accuracy, 4)
+        old_rank, new_rank = rank_before[model], rank_after[model]
         rank_change = None
-        if rank_before[model] is not None and rank_after[model] is not None:
-            rank_change = rank_before[model] - rank_after[model]
+        if old_rank is not None and new_rank is not None:
+            rank_change = old_rank - new_rank
         models.append(
             {
                 "model": model,

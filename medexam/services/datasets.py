@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 from django.db.models import Max, QuerySet
 
@@ -151,7 +151,7 @@ def dataset_version_create(
     *,
     name: str,
     rule_set_id: int,
-    user: AbstractBaseUser | None = None,
+    user: AbstractBaseUser | AnonymousUser | None = None,
     validated_only: bool = True,
     bootstrap_samples: int = agreement.BOOTSTRAP_SAMPLES,
 ) -> DatasetVersion:
@@ -215,7 +215,10 @@ def dataset_version_create(
 
 
 def _new_version(
-    name: str, rule_set: ValidityRuleSet, user: AbstractBaseUser | None, validated_only: bool
+    name: str,
+    rule_set: ValidityRuleSet,
+    user: AbstractBaseUser | AnonymousUser | None,
+    validated_only: bool,
 ) -> DatasetVersion:
     latest = DatasetVersion.objects.filter(name=name).aggregate(latest=Max("version"))["latest"]
     try:
@@ -228,7 +231,7 @@ def _new_version(
                     **Rules.from_rule_set(rule_set).as_dict(),
                     "validated_only": validated_only,
                 },
-                created_by=user if user is not None and user.is_authenticated else None,
+                created_by=user if user is not None and user.is_authenticated else None,  # type: ignore[misc]
             )
     except IntegrityError as exc:
         # Two coordinators created a version of the same name at the same moment.

@@ -106,7 +106,7 @@ class Command(BaseCommand):
         if options["input"]:
             if options["by"] or options["run"]:
                 raise CommandError("--by and --run apply to stored reviews, not to --input.")
-            level = options["level"] or "nominal"
+            level: agreement.Level = options["level"] or "nominal"
             matrix, coders = read_reliability_csv(options["input"], level, header=options["header"])
             report = {
                 "input": str(options["input"]),
