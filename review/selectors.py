@@ -106,18 +106,18 @@ def reliability_matrix(
     units = sorted({row.response_id for row in rows})
     coder_index = {name: i for i, name in enumerate(coders)}
     unit_index = {unit: j for j, unit in enumerate(units)}
-    cells: list[list[Any]] = [[None] * len(units) for _ in coders]
-    for row in rows:
-        cells[coder_index[row.reviewer]][unit_index[row.response_id]] = _dimension_value(
-            row, dimension
-        )
+    values = [_dimension_value(row, dimension) for row in rows]
 
+    codes: dict[Any, float] = {}
     if level == "nominal":
-        matrix, _ = agreement.encode_matrix(cells) if cells else (np.empty((0, 0)), [])
-    else:
-        matrix = np.array(
-            [[np.nan if v is None else float(v) for v in line] for line in cells], dtype=float
-        ).reshape(len(coders), len(units))
+        labels = sorted({v for v in values if v is not None}, key=str)
+        codes = {label: float(index) for index, label in enumerate(labels)}
+    matrix = np.full((len(coders), len(units)), np.nan)
+    for row, value in zip(rows, values, strict=True):
+        if value is None:
+            continue
+        cell = codes[value] if level == "nominal" else float(value)
+        matrix[coder_index[row.reviewer], unit_index[row.response_id]] = cell
     return matrix, coders, units
 
 

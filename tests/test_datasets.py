@@ -10,6 +10,7 @@ from medexam.models import DatasetItem, Question, ValidityRuleSet
 from medexam.services.datasets import (
     dataset_version_create,
     dataset_version_get,
+    dataset_version_verify,
     version_records,
 )
 from review.models import Adjudication
@@ -127,3 +128,14 @@ def test_get_unknown_version_raises():
 def test_create_rejects_blank_name(reviewed_bank):
     with pytest.raises(ValueError, match="name is missing"):
         dataset_version_create(name="  ", rule_set_id=reviewed_bank["rule_set"].id)
+
+
+def test_verify_detects_changed_item(reviewed_bank):
+    version = dataset_version_create(
+        name="cmb", rule_set_id=reviewed_bank["rule_set"].id, bootstrap_samples=0
+    )
+    assert dataset_version_verify(version)
+    item = DatasetItem.objects.filter(dataset=version).first()
+    item.record = {**item.record, "answer": "E"}
+    item.save()
+    assert not dataset_version_verify(version)

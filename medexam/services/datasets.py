@@ -253,3 +253,14 @@ def dataset_version_get(label: str) -> DatasetVersion:
     if version is None:
         raise DatasetVersion.DoesNotExist(f"Dataset version {label!r} not found.")
     return version
+
+
+def dataset_version_verify(version: DatasetVersion) -> bool:
+    """Recompute a version's content hash from its stored items and compare it."""
+    digest = hashlib.sha256()
+    for record in version_records(version):
+        digest.update(canonical_line(record) + b"\n")
+    matches = digest.hexdigest() == version.content_hash
+    if not matches:
+        logger.warning("dataset version %s content hash mismatch", version.id)
+    return matches
