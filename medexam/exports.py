@@ -26,6 +26,7 @@ from medexam.services.datasets import (
     summarise_records,
     version_records,
 )
+from review.selectors import dimensions as rubric_dimensions
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +193,11 @@ def datasheet_markdown(
             "| dimension | level | Krippendorff's alpha | percent agreement | units |",
             "|---|---|---|---|---|",
         ]
-        for name, figures in dimensions.items():
+        # PostgreSQL's jsonb does not keep key order, so restore the rubric's order.
+        rubric = [name for name, _ in rubric_dimensions()]
+        ordered = sorted(dimensions, key=lambda n: rubric.index(n) if n in rubric else len(rubric))
+        for name in ordered:
+            figures = dimensions[name]
             lines.append(
                 f"| {name} | {figures['level']} | {_coefficient_text(figures['alpha'])} | "
                 f"{_coefficient_text(figures['percent_agreement'])} | "

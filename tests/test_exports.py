@@ -110,3 +110,19 @@ def test_current_export_jsonl_schema():
     assert record["type"] == "multiple"
     assert record["validity"] == "not_reviewed"
     assert record["review_summary"] is None
+
+
+def test_datasheet_keeps_rubric_order():
+    figures = {
+        "level": "nominal",
+        "alpha": {"value": 0.5},
+        "percent_agreement": {"value": 0.8},
+        "pairable_units": 2,
+        "units": 2,
+    }
+    # Keys arrive in jsonb order (shortest first), not in the rubric's order.
+    dimensions = {"verdict": figures, "flag:outdated": figures, "rating_factual": figures}
+    summary = {"items": 0, "counts": {}, "agreement": {"dimensions": dimensions}}
+    text = exports.datasheet_markdown(title="t", summary=summary, rules={}, meta={})
+    assert text.index("| verdict |") < text.index("| rating_factual |")
+    assert text.index("| rating_factual |") < text.index("| flag:outdated |")
