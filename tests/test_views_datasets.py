@@ -78,7 +78,7 @@ def test_page_rejects_invalid_name(client, coordinator, bank):
     assert not DatasetVersion.objects.exists()
 
 
-def test_download_csv_escapes_nothing_raw(client, coordinator, bank):
+def test_download_csv_attachment(client, coordinator, bank):
     client.post("/datasets/", {"name": "cmb", "rule_set": bank.id})
     version = DatasetVersion.objects.get(name="cmb")
     response = client.get(f"/datasets/{version.pk}/download/csv/")
