@@ -12,4 +12,5 @@ urlpatterns = [
     path("review/", include("review.urls")),
     path("leaderboard/", include("medexam.urls_leaderboard")),
     path("api/leaderboard/", LeaderboardAPIView.as_view(), name="api-leaderboard"),
+    path("", include("medexam.urls_datasets")),
 ]

@@ -15,6 +15,10 @@ class ValidityRuleSet(models.Model):
     name = models.CharField(_("name"), max_length=128, unique=True)
     min_reviews = models.PositiveSmallIntegerField(_("minimum reviews per item"), default=3)
     min_item_agreement = models.FloatField(_("minimum agreement per item"), default=0.67)
+    # A flag counts as confirmed when at least this share of the item's reviewers raised it.
+    min_flag_share = models.FloatField(
+        _("minimum share of reviewers to confirm a flag"), default=0.5
+    )
     # Flag code -> action, e.g. {"wrong_key": "adjudicate", "ambiguous": "exclude"}.
     flag_actions = models.JSONField(_("flag actions"), default=dict, blank=True)
     created_by = models.ForeignKey(

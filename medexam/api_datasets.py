@@ -1,0 +1,91 @@
+"""API for dataset versions: list, detail, exports, and the leaderboard change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404
+from rest_framework import generics, permissions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from medexam import roles
+from medexam.exports import FORMATS
+from medexam.models import DatasetVersion
+from medexam.views_datasets import DATASET_ROLES, export_response
+from review.impact import validity_impact
+
+
+class IsDatasetManager(permissions.BasePermission):
+    message = "Only coordinators and curators may read datasets through the API."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return roles.has_role(request.user, *DATASET_ROLES)
+
+
+class DatasetVersionSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    exports = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DatasetVersion
+        fields = [
+            "id",
+            "name",
+            "version",
+            "content_hash",
+            "item_count",
+            "rules",
+            "summary",
+            "created_by",
+            "created_at",
+            "exports",
+        ]
+        read_only_fields = fields
+
+    def get_exports(self, obj: DatasetVersion) -> dict[str, str]:
+        request = self.context.get("request")
+        paths = {fmt: f"/api/datasets/{obj.pk}/export/{fmt}/" for fmt in FORMATS}
+        if request is None:
+            return paths
+        return {fmt: request.build_absolute_uri(path) for fmt, path in paths.items()}
+
+
+class DatasetVersionList(generics.ListAPIView):
+    """List dataset versions, newest version of each name first."""
+
+    serializer_class = DatasetVersionSerializer
+    permission_classes = [IsDatasetManager]
+    queryset = DatasetVersion.objects.select_related("created_by").order_by("name", "-version")
+
+
+class DatasetVersionDetail(generics.RetrieveAPIView):
+    """Show one dataset version with its rules, counts and agreement."""
+
+    serializer_class = DatasetVersionSerializer
+    permission_classes = [IsDatasetManager]
+    queryset = DatasetVersion.objects.select_related("created_by")
+
+
+class DatasetVersionExport(APIView):
+    """Download a version as jsonl, csv, parquet or datasheet (Markdown)."""
+
+    permission_classes = [IsDatasetManager]
+
+    def get(self, request: Request, pk: int, fmt: str) -> HttpResponseBase:
+        if fmt not in FORMATS:
+            raise Http404(f"Unknown export format {fmt!r}; use one of {', '.join(FORMATS)}.")
+        version = get_object_or_404(DatasetVersion, pk=pk)
+        return export_response(fmt, version)
+
+
+class ValidityImpact(APIView):
+    """Per model accuracy on all items and on validated items, and items removed per specialty."""
+
+    permission_classes = [IsDatasetManager]
+
+    def get(self, request: Request) -> Response:
+        return Response(validity_impact())

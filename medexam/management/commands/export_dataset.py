@@ -1,0 +1,84 @@
+"""Export a dataset version, a newly created version, or the current questions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from medexam.exports import FORMATS, export_write
+from medexam.models import DatasetVersion, ValidityRuleSet
+from medexam.services.datasets import dataset_version_create, dataset_version_get
+
+
+class Command(BaseCommand):
+    help = (
+        "Export a dataset version as JSONL, CSV, Parquet or a Markdown datasheet. Without "
+        "--version or --create, export the current questions with their reviews, agreement "
+        "and validity status."
+    )
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        # Django's own --version (print the Django version) gives way to the
+        # dataset --version option.
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--format", choices=FORMATS, required=True, help="Export format.")
+        parser.add_argument("--output", type=Path, required=True, help="File to write.")
+        source = parser.add_mutually_exclusive_group()
+        source.add_argument("--version", help="Existing version as NAME:N (NAME alone: latest).")
+        source.add_argument("--create", metavar="NAME", help="Create the next version of NAME.")
+        parser.add_argument(
+            "--rule-set",
+            help="Validity rule set name for --create (default: the only rule set, if one).",
+        )
+        parser.add_argument(
+            "--all-items",
+            action="store_true",
+            help="With --create, keep every active question with its status, not only validated.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        version = None
+        if options["version"]:
+            try:
+                version = dataset_version_get(options["version"])
+            except (ValueError, DatasetVersion.DoesNotExist) as exc:
+                raise CommandError(str(exc)) from exc
+        elif options["create"]:
+            rule_set = self._rule_set(options["rule_set"])
+            try:
+                version = dataset_version_create(
+                    name=options["create"],
+                    rule_set_id=rule_set.id,
+                    validated_only=not options["all_items"],
+                )
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+            self.stdout.write(
+                _("Created %(version)s with %(items)d items, content hash %(hash)s.")
+                % {"version": version, "items": version.item_count, "hash": version.content_hash}
+            )
+
+        output: Path = options["output"]
+        if not output.parent.exists():
+            raise CommandError(f"Folder {output.parent} does not exist; create it first.")
+        export_write(options["format"], str(output), version)
+        self.stdout.write(_("Wrote %(path)s.") % {"path": output})
+
+    def _rule_set(self, name: str | None) -> ValidityRuleSet:
+        if name:
+            try:
+                return ValidityRuleSet.objects.get(name=name)
+            except ValidityRuleSet.DoesNotExist as exc:
+                raise CommandError(f"Validity rule set {name!r} not found.") from exc
+        rule_sets = list(ValidityRuleSet.objects.all()[:2])
+        if len(rule_sets) != 1:
+            raise CommandError(
+                "Name the validity rule set with --rule-set; "
+                f"{'none exists' if not rule_sets else 'there is more than one'}."
+            )
+        return rule_sets[0]

@@ -1,0 +1,171 @@
+"""Report agreement between reviewers, or on an external reliability table."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from review import agreement
+from review.agreement_report import GROUPINGS, agreement_report
+
+
+def read_reliability_csv(
+    path: Path, level: agreement.Level, *, header: bool = False
+) -> tuple[np.ndarray, list[str]]:
+    """Read a CSV with one row per coder and one column per unit, empty cells missing.
+
+    With header, the first row (unit names) is skipped. A first column that is
+    not numeric in every row is taken as the coder label. Nominal data may be
+    any text, and other levels need numbers.
+    """
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+    except OSError as exc:
+        raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
+    if header:
+        rows = rows[1:]
+    if not rows:
+        raise CommandError(f"{path} has no rating rows; expected one row per coder.")
+
+    labelled = not all(_is_number(row[0]) or not row[0].strip() for row in rows)
+    labels = (
+        [row[0].strip() for row in rows] if labelled else [str(i + 1) for i in range(len(rows))]
+    )
+    cells = [[cell.strip() or None for cell in (row[1:] if labelled else row)] for row in rows]
+    width = max(len(row) for row in cells)
+    cells = [row + [None] * (width - len(row)) for row in cells]
+
+    if level == "nominal":
+        matrix, _labels = agreement.encode_matrix(cells)
+        return matrix, labels
+    matrix = np.full((len(cells), width), np.nan)
+    for i, row in enumerate(cells):
+        for j, cell in enumerate(row):
+            if cell is None:
+                continue
+            if not _is_number(cell):
+                raise CommandError(
+                    f"Row {labels[i]!r}, column {j + 1}: {cell!r} is not a number; "
+                    f"{level} data needs numbers. Use --header if this is a row of unit "
+                    "names, or --level nominal for categories."
+                )
+            matrix[i, j] = float(cell)
+    return matrix, labels
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+class Command(BaseCommand):
+    help = (
+        "Report Krippendorff's alpha and related agreement figures over stored reviews, "
+        "or over an external CSV reliability table (--input)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
+        parser.add_argument("--by", choices=GROUPINGS, help="Also report per group.")
+        parser.add_argument("--run", type=int, help="Only reviews of this evaluation run id.")
+        parser.add_argument(
+            "--input",
+            type=Path,
+            help="CSV reliability table: one row per coder, one column per unit.",
+        )
+        parser.add_argument(
+            "--header", action="store_true", help="The first row of --input names the units."
+        )
+        parser.add_argument(
+            "--level",
+            choices=agreement.LEVELS,
+            default=None,
+            help="Level of measurement: for --input (default nominal), or for the 1-5 ratings "
+            "of stored reviews (default ordinal).",
+        )
+        parser.add_argument(
+            "--bootstrap",
+            type=int,
+            default=agreement.BOOTSTRAP_SAMPLES,
+            help="Bootstrap resamples of units for the 95%% interval (0 turns it off).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["bootstrap"] < 0:
+            raise CommandError("--bootstrap must be 0 or more.")
+        if options["input"]:
+            if options["by"] or options["run"]:
+                raise CommandError("--by and --run apply to stored reviews, not to --input.")
+            level: agreement.Level = options["level"] or "nominal"
+            matrix, coders = read_reliability_csv(options["input"], level, header=options["header"])
+            report = {
+                "input": str(options["input"]),
+                "overall": agreement.summarise_matrix(
+                    matrix, level, bootstrap_samples=options["bootstrap"]
+                ),
+                "coders": {
+                    coder: agreement.coder_agreement(matrix, i, level)
+                    for i, coder in enumerate(coders)
+                }
+                if matrix.shape[0] > 2
+                else {},
+            }
+        else:
+            report = agreement_report(
+                by=options["by"],
+                run_id=options["run"],
+                rating_level=options["level"] or "ordinal",
+                bootstrap_samples=options["bootstrap"],
+            )
+
+        if options["json"]:
+            self.stdout.write(json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False))
+            return
+        self._write_table(report)
+
+    def _write_table(self, report: dict[str, Any]) -> None:
+        overall = report["overall"]
+        sections = overall.get("dimensions") or {"ratings": overall}
+        self.stdout.write(_("Overall agreement"))
+        for name, figures in sections.items():
+            self.stdout.write(f"  {name}: {_format_figures(figures)}")
+        for key, group in (report.get("groups") or {}).items():
+            self.stdout.write(f"{report['by']} {key}")
+            if "dimensions" in group:
+                for name, figures in group["dimensions"].items():
+                    self.stdout.write(f"  {name}: {_format_figures(figures)}")
+            else:
+                self.stdout.write("  " + json.dumps(group, ensure_ascii=False, allow_nan=False))
+        for coder, figures in (report.get("coders") or {}).items():
+            self.stdout.write(f"{coder}: " + json.dumps(figures, ensure_ascii=False))
+
+
+def _format_coefficient(data: dict[str, Any]) -> str:
+    if data["value"] is None:
+        return _("undefined (%(reason)s)") % {"reason": data.get("undefined", "")}
+    text = f"{data['value']:.3f}"
+    if "ci" in data:
+        text += f" [{data['ci'][0]:.3f}, {data['ci'][1]:.3f}]"
+    return text
+
+
+def _format_figures(figures: dict[str, Any]) -> str:
+    parts = [
+        f"alpha({figures['level']})={_format_coefficient(figures['alpha'])}",
+        f"agreement={_format_coefficient(figures['percent_agreement'])}",
+    ]
+    if "fleiss_kappa" in figures:
+        parts.append(f"fleiss={_format_coefficient(figures['fleiss_kappa'])}")
+        parts.append(f"ac1={_format_coefficient(figures['gwet_ac1'])}")
+    parts.append(f"units={figures['pairable_units']}/{figures['units']}")
+    return "  ".join(parts)

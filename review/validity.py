@@ -1,0 +1,196 @@
+"""Item validity: rules turn reviews, agreement, flags and adjudications into a status.
+
+The rules come from a ValidityRuleSet that a coordinator sets. Adjudication is
+the last word: an excluded question stays excluded, and a corrected or kept
+question is validated whatever the reviews said. Without adjudication, a
+question needs enough reviewers, no confirmed flag whose action is "exclude"
+or "adjudicate", and verdict agreement at or above the rule set's minimum.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from medexam.models import Question, ValidityRuleSet
+from medexam.scoring import score_letters
+from review.agreement_report import item_summaries, review_rows
+from review.models import Adjudication
+
+logger = logging.getLogger(__name__)
+
+Validity = Question.Validity
+Decision = Adjudication.Decision
+
+# What a confirmed flag does when the rule set does not say.
+DEFAULT_FLAG_ACTIONS = {
+    "wrong_key": "adjudicate",
+    "ambiguous": "exclude",
+    "multiple_correct": "adjudicate",
+    "outdated": "adjudicate",
+    "wrong_specialty": "ignore",
+}
+FLAG_ACTIONS = ("adjudicate", "exclude", "ignore")
+QUESTION_DECISIONS = (Decision.KEY_CORRECTED, Decision.QUESTION_EXCLUDED, Decision.QUESTION_KEPT)
+CHUNK_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The parts of a ValidityRuleSet that decide an item's status."""
+
+    min_reviews: int = 3
+    min_item_agreement: float = 0.67
+    min_flag_share: float = 0.5
+    flag_actions: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_FLAG_ACTIONS))
+
+    @classmethod
+    def from_rule_set(cls, rule_set: ValidityRuleSet) -> Rules:
+        actions = dict(DEFAULT_FLAG_ACTIONS)
+        actions.update(rule_set.flag_actions or {})
+        for flag, action in actions.items():
+            if action not in FLAG_ACTIONS:
+                raise ValueError(
+                    f"Rule set {rule_set.name!r}: flag {flag!r} has invalid action {action!r}; "
+                    f"use one of {', '.join(FLAG_ACTIONS)}."
+                )
+        return cls(
+            min_reviews=rule_set.min_reviews,
+            min_item_agreement=rule_set.min_item_agreement,
+            min_flag_share=rule_set.min_flag_share,
+            flag_actions=actions,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "min_reviews": self.min_reviews,
+            "min_item_agreement": self.min_item_agreement,
+            "min_flag_share": self.min_flag_share,
+            "flag_actions": dict(sorted(self.flag_actions.items())),
+        }
+
+
+def _reason(code: str, **detail: Any) -> dict[str, Any]:
+    return {"code": code, **detail}
+
+
+def decide_validity(
+    summary: dict[str, Any] | None, decision: str | None, rules: Rules
+) -> tuple[str, list[dict[str, Any]]]:
+    """Decide one question's status and reasons.
+
+    summary is the question's entry from review.agreement_report.item_summaries (None
+    when nobody reviewed it); decision is its latest question-level adjudication.
+    """
+    if decision == Decision.QUESTION_EXCLUDED:
+        return Validity.EXCLUDED, [_reason("excluded_by_adjudication")]
+    if decision == Decision.KEY_CORRECTED:
+        return Validity.VALIDATED, [_reason("key_corrected_by_adjudication")]
+    if decision == Decision.QUESTION_KEPT:
+        return Validity.VALIDATED, [_reason("kept_by_adjudication")]
+    if not summary:
+        return Validity.NOT_REVIEWED, [_reason("no_reviews")]
+
+    reviewers = summary["reviewers"]
+    if reviewers < rules.min_reviews:
+        return Validity.NOT_REVIEWED, [
+            _reason("too_few_reviews", reviewers=reviewers, required=rules.min_reviews)
+        ]
+
+    reasons = []
+    status = Validity.VALIDATED
+    for flag, count in sorted(summary["flags"].items()):
+        share = count / reviewers
+        action = rules.flag_actions.get(flag, "ignore")
+        if share < rules.min_flag_share or action == "ignore":
+            continue
+        if action == "exclude":
+            status = Validity.EXCLUDED
+            reasons.append(_reason("flag_excludes", flag=flag, share=round(share, 4)))
+        elif status != Validity.EXCLUDED:
+            status = Validity.DISPUTED
+            reasons.append(_reason("flag_needs_adjudication", flag=flag, share=round(share, 4)))
+
+    agreement = summary["verdict_agreement"]
+    if agreement is not None and agreement < rules.min_item_agreement:
+        if status == Validity.VALIDATED:
+            status = Validity.DISPUTED
+        reasons.append(
+            _reason("low_agreement", agreement=agreement, required=rules.min_item_agreement)
+        )
+    if status == Validity.VALIDATED:
+        reasons.append(_reason("rules_met", reviewers=reviewers, agreement=agreement))
+    return status, reasons
+
+
+def latest_decisions(question_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Return each question's latest question-level adjudication: (decision, corrected key)."""
+    latest: dict[int, tuple[str, str]] = {}
+    rows = (
+        Adjudication.objects.filter(question_id__in=question_ids, decision__in=QUESTION_DECISIONS)
+        .order_by("question_id", "-decided_at", "-id")
+        .values_list("question_id", "decision", "corrected_key")
+    )
+    for question_id, decision, corrected_key in rows:
+        latest.setdefault(question_id, (decision, corrected_key))
+    return latest
+
+
+def validity_apply(*, rule_set_id: int) -> dict[str, int]:
+    """Recompute Question.validity and validity_reasons for every question under a rule set.
+
+    Questions are processed in chunks so memory stays bounded; returns the
+    number of questions per status.
+    """
+    rule_set = ValidityRuleSet.objects.get(pk=rule_set_id)
+    rules = Rules.from_rule_set(rule_set)
+    started = time.monotonic()
+    logger.info("validity apply started rule_set=%s", rule_set_id)
+
+    counts: Counter[str] = Counter()
+    ids = list(Question.objects.order_by("id").values_list("id", flat=True))
+    for start in range(0, len(ids), CHUNK_SIZE):
+        chunk_ids = ids[start : start + CHUNK_SIZE]
+        summaries = item_summaries(review_rows(question_ids=chunk_ids))
+        decisions = latest_decisions(chunk_ids)
+        questions = list(Question.objects.filter(id__in=chunk_ids).only("id"))
+        for question in questions:
+            decision = decisions.get(question.id, (None, ""))[0]
+            status, reasons = decide_validity(summaries.get(question.id), decision, rules)
+            question.validity = status
+            question.validity_reasons = [{**r, "rule_set": rule_set.name} for r in reasons]
+            counts[status] += 1
+        with transaction.atomic():
+            Question.objects.bulk_update(questions, ["validity", "validity_reasons"])
+
+    logger.info(
+        "validity apply finished rule_set=%s questions=%d counts=%s took %.0f ms",
+        rule_set_id,
+        len(ids),
+        dict(counts),
+        (time.monotonic() - started) * 1000,
+    )
+    return dict(counts)
+
+
+def adjudicated_keys(question_ids: list[int]) -> dict[int, str]:
+    """Return the corrected answer key of each question whose key adjudication changed."""
+    return {
+        question_id: key
+        for question_id, (decision, key) in latest_decisions(question_ids).items()
+        if decision == Decision.KEY_CORRECTED and key
+    }
+
+
+def rescore(extracted_letters: str, is_correct: bool | None, corrected_key: str | None) -> bool:
+    """Score a response against the corrected key when there is one; failures count as wrong."""
+    if corrected_key:
+        return (
+            bool(extracted_letters) and score_letters(extracted_letters, corrected_key).is_correct
+        )
+    return bool(is_correct)

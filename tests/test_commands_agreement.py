@@ -1,0 +1,126 @@
+"""The agreement and export_dataset management commands."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pyarrow.parquet as pq
+import pytest
+from django.core.management import CommandError, call_command
+
+from medexam.models import DatasetVersion, ValidityRuleSet
+from tests.review_data import make_question, make_response, make_review, make_reviewers, make_run
+
+KRIPPENDORFF_CSV = (
+    "coder,u1,u2,u3,u4,u5,u6,u7,u8,u9,u10,u11,u12\n"
+    "A,1,2,3,3,2,1,4,1,2,,,\n"
+    "B,1,2,3,3,2,2,4,1,2,5,,3\n"
+    "C,,3,3,3,2,3,4,2,2,5,1,\n"
+    "D,1,2,3,3,2,4,4,1,2,5,1,\n"
+)
+
+
+def run_command(*args):
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("level", "published"),
+    [("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849), ("ratio", 0.797)],
+)
+def test_agreement_input_csv(tmp_path, level, published):
+    path = tmp_path / "table.csv"
+    path.write_text(KRIPPENDORFF_CSV, encoding="utf-8")
+    report = json.loads(
+        run_command(
+            "agreement",
+            "--input",
+            str(path),
+            "--header",
+            "--level",
+            level,
+            "--json",
+            "--bootstrap",
+            "0",
+        )
+    )
+    assert round(report["overall"]["alpha"]["value"], 3) == published
+
+
+def test_agreement_input_without_labels(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("1,2,2\n1,2,3\n", encoding="utf-8")
+    report = json.loads(
+        run_command("agreement", "--input", str(path), "--level", "interval", "--json")
+    )
+    assert report["overall"]["coders"] == 2
+    assert report["overall"]["alpha"]["value"] is not None
+
+
+def test_agreement_input_rejects_text(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("A,1,x\nB,1,2\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="not a number"):
+        run_command("agreement", "--input", str(path), "--level", "interval")
+
+
+def test_agreement_input_nominal_text(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("A,yes,no,yes\nB,yes,no,no\n", encoding="utf-8")
+    report = json.loads(
+        run_command("agreement", "--input", str(path), "--json", "--bootstrap", "0")
+    )
+    assert report["overall"]["coders"] == 2
+    assert report["overall"]["units"] == 3
+
+
+@pytest.mark.django_db
+def test_agreement_stored_reviews_table():
+    reviewers = make_reviewers(2)
+    question = make_question()
+    response = make_response(make_run("model-a"), question, "A")
+    for reviewer in reviewers:
+        make_review(response, reviewer, "correct")
+    text = run_command("agreement", "--by", "reviewer", "--bootstrap", "0")
+    assert reviewers[0].pseudonym in text
+    assert reviewers[0].user.username not in text
+
+
+@pytest.mark.django_db
+def test_export_dataset_create_parquet(tmp_path):
+    reviewers = make_reviewers(3)
+    question = make_question()
+    response = make_response(make_run("model-a"), question, "A")
+    for reviewer in reviewers:
+        make_review(response, reviewer, "correct")
+    ValidityRuleSet.objects.create(name="default")
+    path = tmp_path / "cmb.parquet"
+    run_command("export_dataset", "--format", "parquet", "--output", str(path), "--create", "cmb")
+    assert DatasetVersion.objects.get(name="cmb").item_count == 1
+    assert pq.read_table(path).num_rows == 1
+
+
+@pytest.mark.django_db
+def test_export_dataset_unknown_version(tmp_path):
+    with pytest.raises(CommandError, match="not found"):
+        run_command(
+            "export_dataset",
+            "--format",
+            "csv",
+            "--output",
+            str(tmp_path / "x.csv"),
+            "--version",
+            "x:1",
+        )
+
+
+@pytest.mark.django_db
+def test_export_dataset_current_jsonl(tmp_path):
+    make_question()
+    path = tmp_path / "current.jsonl"
+    run_command("export_dataset", "--format", "jsonl", "--output", str(path))
+    record = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
+    assert record["validity"] == "not_reviewed"
