@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
@@ -59,3 +60,12 @@ def make_response(question: Question, *, model_name: str = "SecretModel-70B") ->
         served_model=model_name,
         extracted_letters="B",
     )
+
+
+@pytest.fixture
+def plain_static_storage(settings):
+    """Serve static files from the apps: production's manifest needs collectstatic first."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

@@ -6,7 +6,12 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from rest_framework.authtoken.models import Token
 
-from tests.api_personas import https_client, make_question, make_response
+from tests.api_personas import (  # noqa: F401
+    https_client,
+    make_question,
+    make_response,
+    plain_static_storage,
+)
 
 # Bounded so the whole suite stays short on a small machine.
 MAX_EXAMPLES = 150
@@ -21,12 +26,8 @@ def test_schema_lists_questions(make_user):
 
 
 @pytest.mark.django_db
-def test_docs_served_without_cdn(make_user, settings):
-    # Production storage needs collectstatic's manifest; the test serves from the apps.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+@pytest.mark.usefixtures("plain_static_storage")
+def test_docs_served_without_cdn(make_user):
     client = https_client()
     client.force_authenticate(make_user("admin", is_superuser=True))
     page = client.get("/api/docs/").content.decode()
