@@ -71,10 +71,7 @@ def find_invalid_character(text: str) -> str | None:
     """Describe the first character a question must not contain, or return None."""
     for index, char in enumerate(text):
         if char == "\ufffd":
-            return (
-                "contains U+FFFD (the mark a failed decode leaves) "
-                f"at character {index + 1}"
-            )
+            return f"contains U+FFFD (the mark a failed decode leaves) at character {index + 1}"
         if unicodedata.category(char) in {"Cc", "Cs"} and char not in _ALLOWED_CONTROLS:
             return f"contains control character U+{ord(char):04X} at character {index + 1}"
     return None

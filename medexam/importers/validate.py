@@ -29,14 +29,29 @@ class Catalogue:
     level_aliases: dict[str, str] = field(default_factory=dict)
     keywords: dict[str, list[str]] = field(default_factory=dict)
 
+    _keyword_pattern: re.Pattern[str] | None = None
+    _code_by_keyword: dict[str, str] = field(default_factory=dict)
+
     def suggest_specialty(self, text: str) -> str:
-        """Return the code whose keywords occur most often in text; "" on no hit or a tie."""
-        counts = {
-            code: sum(text.count(word) for word in words if word)
-            for code, words in self.keywords.items()
-        }
+        """Return the code whose keywords occur most often in text; "" on no hit or a tie.
+
+        Matches do not overlap, and the longer keyword wins where two start at
+        one place ("心力衰竭" before "心衰").
+        """
+        if self._keyword_pattern is None:
+            for code, words in self.keywords.items():
+                for word in words:
+                    if word:
+                        self._code_by_keyword.setdefault(word, code)
+            alternatives = sorted(self._code_by_keyword, key=len, reverse=True)
+            # A pattern that never matches when no specialty has keywords.
+            self._keyword_pattern = re.compile("|".join(map(re.escape, alternatives)) or r"(?!x)x")
+        counts: dict[str, int] = {}
+        for match in self._keyword_pattern.finditer(text):
+            code = self._code_by_keyword[match.group(0)]
+            counts[code] = counts.get(code, 0) + 1
         ranked = sorted(counts.items(), key=lambda item: item[1], reverse=True)
-        if not ranked or ranked[0][1] == 0:
+        if not ranked:
             return ""
         if len(ranked) > 1 and ranked[1][1] == ranked[0][1]:
             return ""
