@@ -56,3 +56,25 @@ def test_success_clears_failures(make_user, client_https):
     for _ in range(4):
         log_in(client_https, "wrong")
     assert log_in(client_https, "right-horse-battery").status_code == 302
+
+
+def test_admin_login_also_locked(make_user, client_https):
+    make_user("dr-li", password="right-horse-battery", is_staff=True)
+    for _ in range(5):
+        log_in(client_https, "wrong")
+    client_https.post(
+        "/admin/login/",
+        {"username": "dr-li", "password": "right-horse-battery"},
+        REMOTE_ADDR="10.0.0.1",
+    )
+    assert "_auth_user_id" not in client_https.session
+
+
+def test_admin_login_works_unlocked(make_user, client_https):
+    make_user("dr-li", password="right-horse-battery", is_staff=True)
+    client_https.post(
+        "/admin/login/",
+        {"username": "dr-li", "password": "right-horse-battery"},
+        REMOTE_ADDR="10.0.0.1",
+    )
+    assert "_auth_user_id" in client_https.session
