@@ -140,7 +140,8 @@ def main() -> None:
         reimport_s = time.perf_counter() - started
 
     assert first.created == args.rows, first.rejected[:5]
-    assert again.created == 0 and again.unchanged == args.rows
+    assert again.created == 0
+    assert again.unchanged == args.rows
     print(f"rows: {args.rows}, database: {args.database} ({connection.vendor})")
     print(f"{'phase':<40}{'seconds':>10}{'questions/s':>14}")
     for label, seconds in [

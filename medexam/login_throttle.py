@@ -79,7 +79,7 @@ class LoginThrottleBackend(BaseBackend):
 
 
 class ThrottledLoginView(LoginView):
-    """Django's LoginView, answering 429 with a message while the username is locked."""
+    """Django's LoginView, returning status 429 with a message while the username is locked."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not login_is_locked(request, request.POST.get("username", "")):

@@ -16,7 +16,7 @@ from review.models import Review
 
 
 def _reject_null_characters(value: object) -> None:
-    """Raise if a JSON value holds U+0000, which PostgreSQL cannot store in jsonb."""
+    """Raise if a JSON value contains U+0000, which PostgreSQL cannot store in jsonb."""
     if isinstance(value, str):
         if "\x00" in value:
             raise serializers.ValidationError("Text must not contain the NUL character (U+0000).")
@@ -93,7 +93,7 @@ class LanguageModelSerializer(serializers.ModelSerializer):
 
 
 class EndpointSerializer(serializers.ModelSerializer):
-    """An endpoint for curators. The key's value is never stored, so it cannot leak here."""
+    """An endpoint for curators. Endpoint stores the key's variable name, never the key."""
 
     decoding = SafeJSONField(required=False)
 

@@ -36,7 +36,7 @@ class TokenObtainView(ObtainAuthToken):
 
 
 class ProtectedDeleteMixin:
-    """Answer 409 Conflict, not a server error, when rows still refer to the one deleted."""
+    """Return 409 Conflict, not a server error, when rows still refer to the one deleted."""
 
     def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
         try:
@@ -72,7 +72,7 @@ class LanguageModelViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
 
 
 class EndpointViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
-    """Endpoints. Only curators see which environment variable holds the key."""
+    """Endpoints. Only curators see which environment variable contains the key."""
 
     queryset = Endpoint.objects.order_by("name")
     permission_classes = [IsAuthenticated, RolePermission]

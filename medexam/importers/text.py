@@ -7,8 +7,8 @@ import unicodedata
 from pathlib import Path
 
 # Tab, line feed and carriage return are the only control characters a stem
-# or an option may hold; everything else in category Cc is a sign of a broken
-# export, as is U+FFFD, the mark a previous tool left where it could not decode.
+# or an option may contain. Any other character in category Cc means a broken
+# export, and so does U+FFFD, the mark a previous tool left where it could not decode.
 _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
 
 

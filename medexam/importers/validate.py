@@ -20,7 +20,7 @@ _ANSWER_SEPARATORS = re.compile(r"[\s,，、;；()（）\[\]]+")
 
 @dataclass
 class Catalogue:
-    """Specialty and level codes the database knows, with each specialty's keywords."""
+    """Specialty and level codes stored in the database, with each specialty's keywords."""
 
     specialty_ids: dict[str, int]
     level_ids: dict[str, int]

@@ -13,7 +13,7 @@ from medexam.models import Endpoint
 
 logger = logging.getLogger(__name__)
 
-# A connection test should answer fast even when runs allow long generations.
+# A connection test should return quickly even when runs allow long generations.
 TEST_TIMEOUT_S = 30.0
 
 
@@ -63,5 +63,5 @@ def endpoint_test_connection(*, endpoint_id: int) -> ConnectionResult:
         client.close()
 
     latency_ms = int((time.monotonic() - started) * 1000)
-    logger.info("endpoint %s test answered in %d ms", endpoint.pk, latency_ms)
+    logger.info("endpoint %s test completion returned in %d ms", endpoint.pk, latency_ms)
     return ConnectionResult(True, latency_ms, f"served model {completion.model!r}")
