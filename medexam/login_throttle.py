@@ -2,8 +2,8 @@
 
 Failures are counted in the default cache (Redis when REDIS_URL is set) under a
 key hashed from the lower-cased username and the client address, for
-LOGIN_FAILURE_WINDOW_S seconds after the first failure. LoginThrottleBackend,
-listed first in AUTHENTICATION_BACKENDS, refuses every password check for a
+LOGIN_FAILURE_WINDOW_S seconds after the first failure. ThrottledModelBackend,
+the project's authentication backend, rejects every password check for a
 locked pair, so the log-in page, the admin's log-in and POST /api/auth/token/
 are all covered. ThrottledLoginView adds a clear message and status 429.
 """
@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.backends import BaseBackend
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.contrib.auth.views import LoginView
 from django.core.cache import cache
@@ -61,21 +61,25 @@ def clear_login_failures(
         cache.delete(_failure_key(request, user.get_username()))
 
 
-class LoginThrottleBackend(BaseBackend):
-    """Refuse authentication for a locked username and address; never authenticates anyone."""
+class ThrottledModelBackend(ModelBackend):
+    """Django's ModelBackend, rejecting every password check for a locked username and address."""
 
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None, **kwargs: Any
-    ) -> None:
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         if username and login_is_locked(request, username):
             logger.warning(
-                "log-in refused after %d failures from %s",
+                "log-in rejected after %d failures from %s",
                 settings.LOGIN_MAX_FAILURES,
                 request.META.get("REMOTE_ADDR", "") if request is not None else "",
             )
-            # PermissionDenied stops authenticate() from trying the other backends.
+            # PermissionDenied stops authenticate() from trying any other backend.
             raise PermissionDenied
-        return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
 
 
 class ThrottledLoginView(LoginView):

@@ -3,10 +3,18 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from medexam.models import ImportJob, Question
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english_output():
+    # The output is Chinese once catalogues are compiled; these checks read the English.
+    with translation.override("en"):
+        yield
 
 
 def write_jsonl(path, records):
