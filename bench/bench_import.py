@@ -79,6 +79,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="Questions to generate.")
     parser.add_argument("--database", default="medexam_bench_import", help="PostgreSQL database.")
+    parser.add_argument(
+        "--server-side-binding",
+        action="store_true",
+        help="Send query parameters separately (psycopg 3 server-side binding) instead of "
+        "quoting them into the SQL text.",
+    )
     args = parser.parse_args()
 
     ensure_database(args.database)
@@ -90,6 +96,11 @@ def main() -> None:
     import django
 
     django.setup()
+    if args.server_side_binding:
+        from django.conf import settings
+
+        # Set before the first query opens a connection; the URL cannot carry a boolean.
+        settings.DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
     from django.core.management import call_command
     from django.db import connection
 
@@ -142,7 +153,9 @@ def main() -> None:
     assert first.created == args.rows, first.rejected[:5]
     assert again.created == 0
     assert again.unchanged == args.rows
-    print(f"rows: {args.rows}, database: {args.database} ({connection.vendor})")
+    options = connection.settings_dict["OPTIONS"]
+    binding = "server-side" if options.get("server_side_binding") is True else "client-side"
+    print(f"rows: {args.rows}, database: {args.database} ({connection.vendor}, {binding} binding)")
     print(f"{'phase':<40}{'seconds':>10}{'questions/s':>14}")
     for label, seconds in [
         ("baseline: bare bulk_create", baseline_s),

@@ -193,6 +193,8 @@ def _find_near_duplicates(
             found.append({"kind": "in_file", "lines": lines, "question_ids": []})
 
     if new_rows:
+        # NOTE: this reads every stored stem once per import, which grows with the bank;
+        # a stored, indexed key column would avoid the scan.
         new_by_key = {near_duplicate_key(row.stem): row for row in new_rows}
         matches: dict[str, list[int]] = {}
         for pk, stem in Question.objects.values_list("pk", "stem").iterator(chunk_size=5000):
