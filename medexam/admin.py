@@ -45,8 +45,8 @@ class QuestionChangeInline(admin.TabularInline):
     model = QuestionChange
     extra = 0
     can_delete = False
-    fields = ["changed_at", "user", "field", "old_value", "new_value", "reason"]
-    readonly_fields = fields
+    readonly_fields = ("changed_at", "user", "field", "old_value", "new_value", "reason")
+    fields = readonly_fields
     verbose_name_plural = _("history")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from medexam.models import (
@@ -32,15 +34,17 @@ def _reject_null_characters(value: object) -> None:
 class SafeJSONField(serializers.JSONField):
     """A JSON field whose strings PostgreSQL can store."""
 
-    def to_internal_value(self, data: object) -> object:
+    def to_internal_value(self, data: Any) -> Any:
         value = super().to_internal_value(data)
         _reject_null_characters(value)
         return value
 
 
 class QuestionSerializer(serializers.ModelSerializer):
-    specialty = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
-    level = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    specialty: Any = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
+    level: Any = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Question

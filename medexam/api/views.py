@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.db.models import ProtectedError, QuerySet
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -42,7 +44,7 @@ class ProtectedDeleteMixin:
         try:
             return super().destroy(request, *args, **kwargs)  # type: ignore[misc]
         except ProtectedError as exc:
-            used_by = sorted({type(obj)._meta.verbose_name for obj in exc.protected_objects})
+            used_by = sorted({str(type(obj)._meta.verbose_name) for obj in exc.protected_objects})
             return Response(
                 {
                     "detail": f"Still used by: {', '.join(map(str, used_by))}; delete those first "
@@ -125,7 +127,10 @@ class ModelResponseViewSet(viewsets.ReadOnlyModelViewSet):
             return responses.none()
         if self._is_staff():
             return responses
-        return responses.filter(assignments__reviewer__user=self.request.user).distinct()
+        return responses.filter(
+            # IsAuthenticated ran first, so the user has a primary key.
+            assignments__reviewer__user_id=cast(int, self.request.user.pk)
+        ).distinct()
 
     def get_serializer_class(self) -> type[BaseSerializer]:
         # The schema documents the staff form; reviewers get BlindResponseSerializer's subset.
@@ -148,4 +153,4 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             return reviews.none()
         if has_role(self.request.user, COORDINATOR):
             return reviews
-        return reviews.filter(reviewer__user=self.request.user)
+        return reviews.filter(reviewer__user_id=cast(int, self.request.user.pk))
