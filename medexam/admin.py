@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from medexam.importers import FORMATS, ReaderOptions
+from medexam.importers.validate import Defaults
 from medexam.models import (
     Endpoint,
     EvaluationRun,
@@ -22,6 +30,7 @@ from medexam.models import (
     Specialty,
 )
 from medexam.services.endpoints import endpoint_test_connection
+from medexam.services.imports import import_job_create, import_job_enqueue
 from medexam.services.questions import (
     question_changes_record,
     question_snapshot,
@@ -205,6 +214,58 @@ class QuestionChangeAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def get_urls(self) -> list[URLPattern]:
+        upload = path(
+            "upload/",
+            self.admin_site.admin_view(self.upload_view),
+            name="medexam_importjob_upload",
+        )
+        return [upload, *super().get_urls()]
+
+    def upload_view(self, request: HttpRequest) -> HttpResponse:
+        """Save an uploaded question file and queue its import (run inline without a broker)."""
+        if not self.has_view_permission(request) or not request.user.has_perm(
+            "medexam.add_question"
+        ):
+            return redirect("admin:index")
+        form = ImportUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            folder = Path(settings.MEDIA_ROOT) / "imports"
+            folder.mkdir(parents=True, exist_ok=True)
+            # A random prefix keeps two uploads of one file name apart.
+            target = folder / f"{uuid.uuid4().hex}{Path(upload.name).suffix.lower()}"
+            with target.open("wb") as handle:
+                for chunk in upload.chunks():
+                    handle.write(chunk)
+            data = form.cleaned_data
+            try:
+                job = import_job_create(
+                    path=target,
+                    file_format=data["file_format"],
+                    dry_run=data["dry_run"],
+                    reader_options=ReaderOptions(
+                        encoding=data["encoding"].strip(),
+                        columns=data["columns"].split(",") if data["columns"] else [],
+                    ),
+                    defaults=Defaults(
+                        specialty=data["specialty"].strip(),
+                        level=data["level"].strip(),
+                        source=data["source"].strip() or Path(upload.name).stem,
+                    ),
+                    user_id=request.user.pk,
+                )
+            except ValueError as exc:
+                form.add_error("file_format", str(exc))
+            else:
+                import_job_enqueue(job_id=job.pk)
+                self.message_user(
+                    request, _("Import job %(id)s queued.") % {"id": job.pk}, messages.SUCCESS
+                )
+                return redirect(reverse("admin:medexam_importjob_change", args=[job.pk]))
+        context = {**self.admin_site.each_context(request), "form": form, "opts": self.opts}
+        return TemplateResponse(request, "admin/medexam/importjob/upload.html", context)
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -256,6 +317,25 @@ class EvaluationRunAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(label=_("question file"))
+    file_format = forms.ChoiceField(
+        label=_("format"),
+        required=False,
+        choices=[("", _("guess from the file name"))] + [(name, name) for name in FORMATS],
+    )
+    dry_run = forms.BooleanField(label=_("dry run (store nothing)"), required=False)
+    encoding = forms.CharField(label=_("encoding"), required=False, help_text="utf-8, gb18030")
+    columns = forms.CharField(
+        label=_("columns"),
+        required=False,
+        help_text=_("For files without a header, e.g. -,stem,A,B,C,D,E,answer"),
+    )
+    specialty = forms.CharField(label=_("default specialty code"), required=False)
+    level = forms.CharField(label=_("default level code"), required=False)
+    source = forms.CharField(label=_("source"), required=False)
+
+
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
     list_display = [
@@ -280,3 +360,55 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_urls(self) -> list[URLPattern]:
+        upload = path(
+            "upload/",
+            self.admin_site.admin_view(self.upload_view),
+            name="medexam_importjob_upload",
+        )
+        return [upload, *super().get_urls()]
+
+    def upload_view(self, request: HttpRequest) -> HttpResponse:
+        """Save an uploaded question file and queue its import (run inline without a broker)."""
+        if not self.has_view_permission(request) or not request.user.has_perm(
+            "medexam.add_question"
+        ):
+            return redirect("admin:index")
+        form = ImportUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            folder = Path(settings.MEDIA_ROOT) / "imports"
+            folder.mkdir(parents=True, exist_ok=True)
+            # A random prefix keeps two uploads of one file name apart.
+            target = folder / f"{uuid.uuid4().hex}{Path(upload.name).suffix.lower()}"
+            with target.open("wb") as handle:
+                for chunk in upload.chunks():
+                    handle.write(chunk)
+            data = form.cleaned_data
+            try:
+                job = import_job_create(
+                    path=target,
+                    file_format=data["file_format"],
+                    dry_run=data["dry_run"],
+                    reader_options=ReaderOptions(
+                        encoding=data["encoding"].strip(),
+                        columns=data["columns"].split(",") if data["columns"] else [],
+                    ),
+                    defaults=Defaults(
+                        specialty=data["specialty"].strip(),
+                        level=data["level"].strip(),
+                        source=data["source"].strip() or Path(upload.name).stem,
+                    ),
+                    user_id=request.user.pk,
+                )
+            except ValueError as exc:
+                form.add_error("file_format", str(exc))
+            else:
+                import_job_enqueue(job_id=job.pk)
+                self.message_user(
+                    request, _("Import job %(id)s queued.") % {"id": job.pk}, messages.SUCCESS
+                )
+                return redirect(reverse("admin:medexam_importjob_change", args=[job.pk]))
+        context = {**self.admin_site.each_context(request), "form": form, "opts": self.opts}
+        return TemplateResponse(request, "admin/medexam/importjob/upload.html", context)
