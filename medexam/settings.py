@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
     "medexam.apps.MedexamConfig",
     "review.apps.ReviewConfig",
     "workers.apps.WorkersConfig",
@@ -105,6 +107,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# ModelBackend that rejects a locked username before checking its password.
+AUTHENTICATION_BACKENDS = ["medexam.login_throttle.ThrottledModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -193,13 +197,44 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("MEDEXAM_API_ANON_RATE", "30/minute"),
+        "user": env_str("MEDEXAM_API_USER_RATE", "1200/minute"),
+        # POST /api/auth/token/ checks a password: as strict as the log-in form.
+        "token": env_str("MEDEXAM_API_TOKEN_RATE", "10/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "medexam API",
     "DESCRIPTION": "Questions, model responses, physician reviews, agreement and datasets.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from this server's static files (drf-spectacular-sidecar), no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"VerdictEnum": "review.models.Review.Verdict"},
 }
+
+# Cache: Redis when REDIS_URL is set, so log-in and API throttles count across
+# web processes; otherwise one process's memory.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "medexam",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+LOGIN_MAX_FAILURES = env_int("MEDEXAM_LOGIN_MAX_FAILURES", 5, minimum=1)
+LOGIN_FAILURE_WINDOW_S = env_int("MEDEXAM_LOGIN_FAILURE_WINDOW_S", 15 * 60, minimum=1)
 
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO")
 LOGGING = {

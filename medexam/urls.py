@@ -3,10 +3,13 @@ from django.urls import include, path
 
 from medexam import views
 from medexam.api_leaderboard import LeaderboardAPIView
+from medexam.login_throttle import ThrottledLoginView
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("medexam.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("review/", include("review.urls")),

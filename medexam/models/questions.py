@@ -189,6 +189,14 @@ class ImportJob(models.Model):
     rejected_count = models.PositiveIntegerField(default=0)
     # [{"line": 12, "field": "answer", "reason": "..."}]
     errors = models.JSONField(default=list, blank=True)
+    # Rows repeating an earlier row of the same file exactly (stem, options and key).
+    duplicate_count = models.PositiveIntegerField(_("duplicates in file"), default=0)
+    # Groups of nearly equal stems for a curator to check: [{"lines": [...], ...}].
+    near_duplicates = models.JSONField(_("near-duplicates"), default=list, blank=True)
+    # Where the file is and how to read it, so a background worker can run the job.
+    file_path = models.CharField(_("file path"), max_length=1000, blank=True)
+    parameters = models.JSONField(_("import options"), default=dict, blank=True)
+    error_message = models.TextField(_("error"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )

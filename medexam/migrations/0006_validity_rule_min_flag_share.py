@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('medexam', '0003_create_role_groups'),
+        ('medexam', '0005_question_stem_trigram_index'),
     ]
 
     operations = [

@@ -1,0 +1,1 @@
+"""The REST API: questions, models, endpoints, prompt templates, runs, responses, reviews."""

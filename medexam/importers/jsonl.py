@@ -1,0 +1,78 @@
+"""The project's own JSONL question schema, one object per line.
+
+{"stem": str, "options": {"A": str, ...}, "answer": "A" or "ACD",
+ "type": "single" | "multiple", "specialty": code or null, "level": code or null,
+ "explanation": str, "source": str, "source_id": str}
+
+Extra keys are ignored, so an export can be imported again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from medexam.importers.rows import RawRow, ReaderOptions, RowError
+from medexam.importers.text import DecodeFailure, read_text
+
+
+def looks_like_xmedbench(path: Path) -> bool:
+    """Return True if the first record has XMedBench's option string and answer fields."""
+    with path.open("rb") as handle:
+        first = handle.readline()
+    try:
+        record = json.loads(first.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(record, dict) and "option" in record and "stem" not in record
+
+
+def iter_json_lines(path: Path, options: ReaderOptions) -> Iterator[tuple[int, object] | RowError]:
+    """Yield (line number, decoded JSON value) per non-blank line, or a RowError."""
+    try:
+        text = read_text(path, options.encoding)
+    except DecodeFailure as exc:
+        yield RowError(exc.line, "encoding", str(exc))
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except ValueError as exc:
+            yield RowError(number, "json", f"not valid JSON ({exc})")
+
+
+def _text(record: dict[str, object], key: str) -> str:
+    value = record.get(key)
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def read_jsonl(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowError]:
+    for item in iter_json_lines(path, options):
+        if isinstance(item, RowError):
+            yield item
+            continue
+        number, record = item
+        if not isinstance(record, dict):
+            yield RowError(number, "json", "expected a JSON object per line")
+            continue
+        raw_options = record.get("options")
+        if not isinstance(raw_options, dict):
+            yield RowError(number, "options", 'expected an object such as {"A": "...", "B": "..."}')
+            continue
+        yield RawRow(
+            line=number,
+            stem=_text(record, "stem"),
+            options={str(key): "" if val is None else str(val) for key, val in raw_options.items()},
+            answer=_text(record, "answer"),
+            question_type=_text(record, "type"),
+            specialty=_text(record, "specialty"),
+            level=_text(record, "level"),
+            explanation=_text(record, "explanation"),
+            source=_text(record, "source"),
+            source_id=_text(record, "source_id"),
+        )

@@ -1,0 +1,157 @@
+"""CSV and Excel question tables, with Chinese or English headers or none.
+
+A header row is recognised when it names a stem and an answer column. Files
+without one (or with an unnamed index column) need --columns, a
+comma-separated list naming each column in order; "-" or "index" skips one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from medexam.importers.rows import RawRow, ReaderOptions, RowError
+from medexam.importers.text import DecodeFailure, read_text
+
+FIELD_NAMES = ("stem", "answer", "type", "specialty", "level", "explanation", "source", "source_id")
+OPTION_LETTERS = "ABCDEFGH"
+SKIP = {"-", "index", "skip", ""}
+
+_HEADER_ALIASES = {
+    "stem": {"题干", "题目", "stem", "question", "问题"},
+    "answer": {"答案", "标准答案", "正确答案", "answer", "answer_key", "key"},
+    "type": {"题型", "type", "question_type"},
+    "specialty": {"专科", "科室", "specialty"},
+    "level": {"级别", "职称级别", "level"},
+    "explanation": {"解析", "答案解析", "explanation"},
+    "source": {"来源", "source"},
+    "source_id": {"来源编号", "编号", "source_id", "id"},
+}
+
+
+def _header_to_field(header: str) -> str:
+    """Map a header cell to a field name or option letter; "" when unknown."""
+    name = header.strip().lower().replace(" ", "_")
+    for field_name, aliases in _HEADER_ALIASES.items():
+        if name in aliases:
+            return field_name
+    for prefix in ("选项", "option_", "option", "opt_", ""):
+        if name.startswith(prefix):
+            rest = name[len(prefix) :].upper()
+            if len(rest) == 1 and rest in OPTION_LETTERS:
+                return rest
+    return ""
+
+
+def _column_spec(columns: list[str]) -> list[str]:
+    spec = []
+    for column in columns:
+        name = column.strip()
+        if name.lower() in SKIP:
+            spec.append("")
+        elif name.upper() in OPTION_LETTERS and len(name) == 1:
+            spec.append(name.upper())
+        elif name.lower() in FIELD_NAMES:
+            spec.append(name.lower())
+        else:
+            raise ValueError(
+                f"Unknown column {name!r} in --columns; use stem, A-H, answer, type, specialty, "
+                "level, explanation, source, source_id, or - to skip a column."
+            )
+    return spec
+
+
+def _rows_from_cells(
+    cell_rows: Iterable[tuple[int, list[str]]], options: ReaderOptions
+) -> Iterator[RawRow | RowError]:
+    rows = iter(cell_rows)
+    if options.columns:
+        try:
+            spec = _column_spec(options.columns)
+        except ValueError as exc:
+            yield RowError(0, "columns", str(exc))
+            return
+    else:
+        first = next(rows, None)
+        if first is None:
+            return
+        spec = [_header_to_field(cell) for cell in first[1]]
+        if "stem" not in spec or "answer" not in spec:
+            yield RowError(
+                first[0],
+                "header",
+                "no header naming the stem (题干/stem/question) and answer (答案/answer) "
+                "columns; add a header row or pass --columns stem,A,B,C,D,E,answer",
+            )
+            return
+
+    for line, cells in rows:
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) > len(spec) and any(cell.strip() for cell in cells[len(spec) :]):
+            yield RowError(line, "columns", f"{len(cells)} cells but {len(spec)} columns named")
+            continue
+        values: dict[str, str] = {}
+        row_options: dict[str, str] = {}
+        for name, cell in zip(spec, cells, strict=False):
+            if not name:
+                continue
+            if name in OPTION_LETTERS:
+                if cell.strip():
+                    row_options[name] = cell.strip()
+            else:
+                values[name] = cell.strip()
+        yield RawRow(
+            line=line,
+            stem=values.get("stem", ""),
+            options=row_options,
+            answer=values.get("answer", ""),
+            question_type=values.get("type", ""),
+            specialty=values.get("specialty", ""),
+            level=values.get("level", ""),
+            explanation=values.get("explanation", ""),
+            source=values.get("source", ""),
+            source_id=values.get("source_id", ""),
+        )
+
+
+def read_csv(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowError]:
+    try:
+        text = read_text(path, options.encoding)
+    except DecodeFailure as exc:
+        yield RowError(exc.line, "encoding", str(exc))
+        return
+    # Tab-separated when the first line has more tabs than commas (Excel's "Unicode text").
+    first_line = text.split("\n", 1)[0]
+    dialect = csv.excel_tab if first_line.count("\t") > first_line.count(",") else csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    yield from _rows_from_cells(((reader.line_num, row) for row in reader), options)
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def read_excel(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowError]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (OSError, ValueError, KeyError) as exc:
+        yield RowError(0, "file", f"not a readable .xlsx workbook ({exc})")
+        return
+    try:
+        sheet = workbook.worksheets[0]
+        cell_rows = (
+            (number, [_cell_text(value) for value in values])
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
+        )
+        yield from _rows_from_cells(cell_rows, options)
+    finally:
+        workbook.close()

@@ -1,0 +1,152 @@
+"""python manage.py import_questions PATH: validate a question file and store it atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from medexam.importers import FORMATS, ReaderOptions
+from medexam.importers.validate import Defaults
+from medexam.services.imports import (
+    ImportReport,
+    import_job_create,
+    import_job_enqueue,
+    import_job_execute,
+)
+
+# Rejected rows printed before the rest are summarised; the job row keeps more.
+PRINT_ERRORS_MAX = 200
+
+
+class Command(BaseCommand):
+    help = (
+        "Import questions from XMedBench JSONL, CMB, CSV, Excel or the project's JSONL. "
+        "Any rejected row means nothing is stored."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", type=Path, help="The question file.")
+        parser.add_argument(
+            "--format", choices=FORMATS, default="", help="Layout; guessed from the name if unset."
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Report what would change; store nothing."
+        )
+        parser.add_argument(
+            "--encoding",
+            default="",
+            help="Text encoding, e.g. gb18030; default UTF-8 then GB18030.",
+        )
+        parser.add_argument(
+            "--columns",
+            default="",
+            help="Column names in order for CSV or Excel without a header, "
+            "e.g. -,stem,A,B,C,D,E,answer (- skips a column).",
+        )
+        parser.add_argument(
+            "--questions", default="", help="CMB question file (id, question, option)."
+        )
+        parser.add_argument(
+            "--specialty", default="", help="Specialty code for rows that give none."
+        )
+        parser.add_argument("--level", default="", help="Level code for rows that give none.")
+        parser.add_argument("--source", default="", help="Source name for rows that give none.")
+        parser.add_argument(
+            "--background",
+            action="store_true",
+            help="Queue the import for a Celery worker and return at once; follow it in the admin.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["path"]
+        if not path.is_file():
+            raise CommandError(_("File %(path)s not found.") % {"path": path})
+        columns = [name for name in options["columns"].split(",")] if options["columns"] else []
+        try:
+            job = import_job_create(
+                path=path,
+                file_format=options["format"],
+                dry_run=options["dry_run"],
+                reader_options=ReaderOptions(
+                    encoding=options["encoding"],
+                    columns=columns,
+                    questions_path=options["questions"],
+                ),
+                defaults=Defaults(
+                    specialty=options["specialty"],
+                    level=options["level"],
+                    source=options["source"],
+                ),
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+
+        if options["background"]:
+            import_job_enqueue(job_id=job.pk)
+            self.stdout.write(_("Import job %(id)s queued.") % {"id": job.pk})
+            return
+
+        verbosity = options["verbosity"]
+
+        def show_progress(stage: str, count: int) -> None:
+            if verbosity >= 1:
+                self.stderr.write(_("%(stage)s: %(count)s rows") % {"stage": stage, "count": count})
+
+        try:
+            report = import_job_execute(job_id=job.pk, progress=show_progress)
+        except (OSError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        self._print_report(report)
+        if report.rejected:
+            raise CommandError(
+                _("%(count)s rows rejected; nothing was stored. Fix them and run again.")
+                % {"count": len(report.rejected)}
+            )
+
+    def _print_report(self, report: ImportReport) -> None:
+        write = self.stdout.write
+        for error in report.rejected[:PRINT_ERRORS_MAX]:
+            write(
+                _("rejected: line %(line)s, %(field)s: %(reason)s")
+                % {"line": error.line, "field": error.field, "reason": error.reason}
+            )
+        if len(report.rejected) > PRINT_ERRORS_MAX:
+            write(
+                _("... %(count)s more rejected rows")
+                % {"count": len(report.rejected) - PRINT_ERRORS_MAX}
+            )
+        for duplicate in report.duplicates:
+            write(
+                _("duplicate in file: line %(line)s repeats line %(first)s")
+                % {"line": duplicate["line"], "first": duplicate["first_line"]}
+            )
+        for group in report.near_duplicates:
+            write(
+                _("near-duplicate (%(kind)s): lines %(lines)s, stored questions %(ids)s")
+                % {
+                    "kind": group["kind"],
+                    "lines": group["lines"],
+                    "ids": group["question_ids"] or "-",
+                }
+            )
+        created_label = _("would create") if report.dry_run else _("created")
+        write(
+            _(
+                "Import job %(job)s (%(format)s): %(rows)s rows read, "
+                "%(created_label)s %(created)s, unchanged %(unchanged)s, "
+                "duplicate in file %(duplicates)s, rejected %(rejected)s."
+            )
+            % {
+                "job": report.job_id,
+                "format": report.file_format,
+                "rows": report.rows_total,
+                "created_label": created_label,
+                "created": report.created,
+                "unchanged": report.unchanged,
+                "duplicates": len(report.duplicates),
+                "rejected": len(report.rejected),
+            }
+        )

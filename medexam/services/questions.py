@@ -1,0 +1,114 @@
+"""Curation of questions: every change is recorded as a QuestionChange with who and why."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from medexam.models import Question, QuestionChange
+
+logger = logging.getLogger(__name__)
+
+# Fields a curator may change, and how a value is written into the history.
+TRACKED_FIELDS = (
+    "stem",
+    "options",
+    "answer_key",
+    "question_type",
+    "explanation",
+    "specialty_id",
+    "level_id",
+    "status",
+    "source",
+    "source_id",
+)
+
+
+class ReasonRequired(ValueError):
+    """A change to the answer key was made without a reason."""
+
+
+def _as_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def question_changes_record(
+    *, question: Question, before: dict[str, object], user_id: int | None, reason: str
+) -> list[QuestionChange]:
+    """Store one QuestionChange per field whose value differs from before.
+
+    Raises ReasonRequired if the answer key changed and reason is blank.
+    """
+    changes = []
+    for name in TRACKED_FIELDS:
+        old, new = before.get(name), getattr(question, name)
+        if _as_text(old) == _as_text(new):
+            continue
+        if name == "answer_key" and not reason.strip():
+            raise ReasonRequired("Changing the answer key needs a reason.")
+        changes.append(
+            QuestionChange(
+                question=question,
+                user_id=user_id,
+                field=name.removesuffix("_id"),
+                old_value=_as_text(old),
+                new_value=_as_text(new),
+                reason=reason.strip(),
+            )
+        )
+    QuestionChange.objects.bulk_create(changes)
+    return changes
+
+
+def question_snapshot(question: Question) -> dict[str, object]:
+    return {name: getattr(question, name) for name in TRACKED_FIELDS}
+
+
+def questions_set_field(
+    *, question_ids: Iterable[int], field: str, value: object, user_id: int | None, reason: str = ""
+) -> int:
+    """Set field (specialty_id, level_id or status) on many questions, recording each change."""
+    if field not in {"specialty_id", "level_id", "status"}:
+        raise ValueError(
+            f"Bulk change of {field!r} is not supported; use specialty_id, level_id or status."
+        )
+    changed = 0
+    with transaction.atomic():
+        for question in Question.objects.select_for_update().filter(pk__in=list(question_ids)):
+            before = question_snapshot(question)
+            setattr(question, field, value)
+            if question_changes_record(
+                question=question, before=before, user_id=user_id, reason=reason
+            ):
+                question.save(update_fields=[field, "updated_at"])
+                changed += 1
+    logger.info(
+        "bulk change of %s to %s on %d questions by user %s", field, value, changed, user_id
+    )
+    return changed
+
+
+def questions_confirm_suggestion(*, question_ids: Iterable[int], user_id: int | None) -> int:
+    """Take the suggested specialty as the specialty where a question has none."""
+    changed = 0
+    with transaction.atomic():
+        questions = Question.objects.select_for_update().filter(
+            pk__in=list(question_ids), specialty__isnull=True, suggested_specialty__isnull=False
+        )
+        for question in questions:
+            before = question_snapshot(question)
+            question.specialty_id = question.suggested_specialty_id
+            question_changes_record(
+                question=question, before=before, user_id=user_id, reason="confirmed suggestion"
+            )
+            question.save(update_fields=["specialty", "updated_at"])
+            changed += 1
+    logger.info("suggested specialty confirmed on %d questions by user %s", changed, user_id)
+    return changed

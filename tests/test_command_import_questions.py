@@ -1,0 +1,76 @@
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import translation
+
+from medexam.models import ImportJob, Question
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english_output():
+    # The output is Chinese once catalogues are compiled; these checks read the English.
+    with translation.override("en"):
+        yield
+
+
+def write_jsonl(path, records):
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    return path
+
+
+def test_dry_run_stores_nothing(tmp_path):
+    path = write_jsonl(
+        tmp_path / "q.jsonl", [{"stem": "题一", "options": {"A": "x", "B": "y"}, "answer": "A"}]
+    )
+    out = StringIO()
+    call_command(
+        "import_questions",
+        str(path),
+        "--dry-run",
+        "--format",
+        "jsonl",
+        stdout=out,
+        stderr=StringIO(),
+    )
+    assert "would create 1" in out.getvalue()
+    assert Question.objects.count() == 0
+
+
+def test_rejected_row_fails_command(tmp_path):
+    path = write_jsonl(
+        tmp_path / "q.jsonl", [{"stem": "", "options": {"A": "x", "B": "y"}, "answer": "A"}]
+    )
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command(
+            "import_questions", str(path), "--format", "jsonl", stdout=out, stderr=StringIO()
+        )
+    assert "line 1, stem" in out.getvalue()
+
+
+def test_missing_file_named(tmp_path):
+    with pytest.raises(CommandError, match="nowhere.csv"):
+        call_command("import_questions", str(tmp_path / "nowhere.csv"))
+
+
+def test_specialty_option_applies(tmp_path):
+    path = tmp_path / "bank.csv"
+    path.write_text("stem,A,B,answer\n题一,x,y,B\n", encoding="utf-8-sig")
+    call_command(
+        "import_questions",
+        str(path),
+        "--specialty",
+        "oncology",
+        "--source",
+        "demo",
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
+    question = Question.objects.get()
+    assert question.specialty.code == "oncology"
+    assert question.source == "demo"
+    assert ImportJob.objects.get().created_count == 1
