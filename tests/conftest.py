@@ -13,6 +13,18 @@ def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _plain_http_and_static(settings):
+    # With DATABASE_URL set the settings are production's: HTTPS redirects and
+    # hashed static files that only exist after collectstatic. The test client
+    # speaks plain HTTP and serves static files from the apps.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def make_user(django_user_model):
     def _make(username: str, *, password: str = "pw-for-tests", **extra):
