@@ -1,0 +1,197 @@
+"""Reads shared by the review pages: progress, the adjudication queue, dashboards, calibration."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Case, CharField, Count, F, Q, When
+from django.utils import timezone
+
+from medexam.models import ModelResponse
+from review.models import Adjudication, Assignment, GoldItem, Review, Reviewer
+
+# How many queue entries one adjudication page lists.
+QUEUE_LIMIT = 200
+
+
+def reviewer_for_user(user: AbstractBaseUser | AnonymousUser) -> Reviewer | None:
+    if not user.is_authenticated:
+        return None
+    return Reviewer.objects.filter(user_id=user.pk, is_active=True).first()
+
+
+def final_verdict_expression() -> Case:
+    """The verdict a review ends with: the one after seeing the key when it changed."""
+    return Case(
+        When(verdict_after_key="", then=F("verdict")),
+        default=F("verdict_after_key"),
+        output_field=CharField(),
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    today: int
+    streak_days: int
+
+
+def reviewer_progress(reviewer: Reviewer) -> Progress:
+    """Count the reviewer's reviews, today's reviews, and the run of consecutive days with one.
+
+    A streak counts back from today, or from yesterday when nothing is
+    submitted yet today, in the project's time zone.
+    """
+    today = timezone.localdate()
+    reviews = Review.objects.filter(reviewer=reviewer)
+    recent = reviews.filter(submitted_at__date__gte=today - timedelta(days=365))
+    days: set[date] = {timezone.localdate(moment) for moment in recent.values_list(
+        "submitted_at", flat=True
+    )}
+
+    day = today if today in days else today - timedelta(days=1)
+    streak = 0
+    while day in days:
+        streak += 1
+        day -= timedelta(days=1)
+    return Progress(
+        total=reviews.count(),
+        today=recent.filter(submitted_at__date=today).count(),
+        streak_days=streak,
+    )
+
+
+@dataclass
+class QueueEntry:
+    response_id: int
+    question_id: int
+    disagreement: bool = False
+    flags: set[str] = field(default_factory=set)
+
+
+def adjudication_queue(limit: int = QUEUE_LIMIT) -> list[QueueEntry]:
+    """List responses whose reviewers disagree, or whose question was flagged, not yet decided."""
+    decided = Adjudication.objects.filter(response_id__isnull=False).values("response_id")
+    pending = Review.objects.exclude(response_id__in=decided)
+
+    disputed = (
+        pending.values("response_id")
+        .annotate(verdicts=Count(final_verdict_expression(), distinct=True))
+        .filter(verdicts__gt=1)
+        .values_list("response_id", flat=True)
+    )
+    entries: dict[int, QueueEntry] = {}
+    for response_id in disputed.order_by("response_id")[:limit]:
+        entries[response_id] = QueueEntry(response_id, 0, disagreement=True)
+
+    flagged = (
+        pending.filter(~Q(flags=[])).order_by("response_id").values_list("response_id", "flags")
+    )
+    for response_id, flags in flagged[: limit * 3]:
+        entry = entries.setdefault(response_id, QueueEntry(response_id, 0))
+        entry.flags.update(flags)
+
+    question_ids = dict(
+        ModelResponse.objects.filter(id__in=entries).values_list("id", "question_id")
+    )
+    for entry in entries.values():
+        entry.question_id = question_ids[entry.response_id]
+    return sorted(entries.values(), key=lambda entry: entry.response_id)[:limit]
+
+
+def reviews_for_adjudication(response_id: int) -> list[Review]:
+    """Return a response's reviews, reviewers named by pseudonym only in the template."""
+    return list(
+        Review.objects.filter(response_id=response_id)
+        .select_related("reviewer")
+        .order_by("submitted_at", "id")
+    )
+
+
+def progress_by_specialty() -> list[dict[str, object]]:
+    rows = (
+        Assignment.objects.values("specialty__code", "specialty__name_zh", "specialty__name_en")
+        .annotate(
+            total=Count("id"),
+            submitted=Count("id", filter=Q(status=Assignment.Status.SUBMITTED)),
+            claimed=Count("id", filter=Q(status=Assignment.Status.CLAIMED)),
+        )
+        .order_by("specialty__code")
+    )
+    return list(rows)
+
+
+def progress_by_run() -> list[dict[str, object]]:
+    rows = (
+        Assignment.objects.values("response__run_id", "response__run__name")
+        .annotate(
+            total=Count("id"),
+            submitted=Count("id", filter=Q(status=Assignment.Status.SUBMITTED)),
+            claimed=Count("id", filter=Q(status=Assignment.Status.CLAIMED)),
+        )
+        .order_by("response__run_id")
+    )
+    return list(rows)
+
+
+@dataclass
+class ReviewerStats:
+    pseudonym: str
+    reviews: int = 0
+    claimed: int = 0
+    gold_reviews: int = 0
+    gold_correct: int = 0
+    majority_reviews: int = 0
+    majority_agreed: int = 0
+
+    @property
+    def gold_accuracy(self) -> float | None:
+        return self.gold_correct / self.gold_reviews if self.gold_reviews else None
+
+    @property
+    def majority_agreement(self) -> float | None:
+        return self.majority_agreed / self.majority_reviews if self.majority_reviews else None
+
+
+def reviewer_statistics() -> list[ReviewerStats]:
+    """Compute per reviewer: reviews, open claims, accuracy on gold, agreement with the majority.
+
+    Both measures use the first, blind verdict. Agreement compares a review
+    with the strict majority of the other reviews of the same response, and
+    skips responses where the others have no strict majority.
+    """
+    stats = {
+        reviewer.pk: ReviewerStats(reviewer.pseudonym)
+        for reviewer in Reviewer.objects.only("id", "pseudonym")
+    }
+    for row in Review.objects.values("reviewer_id").annotate(n=Count("id")):
+        stats[row["reviewer_id"]].reviews = row["n"]
+    claimed = Assignment.objects.filter(status=Assignment.Status.CLAIMED)
+    for row in claimed.values("reviewer_id").annotate(n=Count("id")):
+        stats[row["reviewer_id"]].claimed = row["n"]
+
+    gold = dict(GoldItem.objects.values_list("response_id", "verdict"))
+    by_response: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    rows = Review.objects.values_list("response_id", "reviewer_id", "verdict")
+    for response_id, reviewer_id, verdict in rows.iterator(chunk_size=5000):
+        by_response[response_id].append((reviewer_id, verdict))
+        if response_id in gold:
+            stats[reviewer_id].gold_reviews += 1
+            stats[reviewer_id].gold_correct += verdict == gold[response_id]
+
+    for reviews in by_response.values():
+        if len(reviews) < 3:
+            continue
+        counts = Counter(verdict for _reviewer, verdict in reviews)
+        for reviewer_id, verdict in reviews:
+            others = counts.copy()
+            others[verdict] -= 1
+            top, top_count = others.most_common(1)[0]
+            if top_count * 2 <= len(reviews) - 1:
+                continue
+            stats[reviewer_id].majority_reviews += 1
+            stats[reviewer_id].majority_agreed += verdict == top
+    return sorted(stats.values(), key=lambda item: item.pseudonym)
