@@ -60,7 +60,7 @@ class AdjudicationForm(forms.Form):
         label=_("Decision"), choices=Adjudication.Decision.choices, widget=forms.RadioSelect
     )
     corrected_key = forms.CharField(
-        label=_("Corrected answer key (only for \u201canswer key corrected\u201d)"),
+        label=_("Corrected answer key (only for “answer key corrected”)"),
         max_length=8,
         required=False,
     )

@@ -408,7 +408,7 @@ def adjudication_record(
     if not reason.strip():
         raise ReviewError(_("Every decision needs a reason."))
     if decision == Adjudication.Decision.KEY_CORRECTED and not corrected_key.strip():
-        raise ReviewError(_("The decision \u201ckey corrected\u201d needs the corrected key."))
+        raise ReviewError(_("The decision “key corrected” needs the corrected key."))
 
     with transaction.atomic():
         if decision == Adjudication.Decision.KEY_CORRECTED:

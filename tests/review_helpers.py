@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from django.contrib.auth.models import Group
 
 from medexam import roles
@@ -113,3 +114,19 @@ def reviewer(
     profile = Reviewer.objects.create(user=user, is_general=is_general)
     profile.specialties.set([specialty(code) for code in specialty_codes])
     return profile
+
+
+@pytest.fixture(autouse=True)
+def web_settings(settings):
+    """Serve pages as the development setup does, for tests that render or browse them.
+
+    With DATABASE_URL set the settings are production-like: plain HTTP is
+    redirected to HTTPS and static files need a collectstatic manifest.
+    """
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
