@@ -57,11 +57,10 @@ def reviewer_progress(reviewer: Reviewer) -> Progress:
     while day in days:
         streak += 1
         day -= timedelta(days=1)
-    return Progress(
-        total=reviews.count(),
-        today=recent.filter(submitted_at__date=today).count(),
-        streak_days=streak,
+    counts = reviews.aggregate(
+        total=Count("id"), today=Count("id", filter=Q(submitted_at__date=today))
     )
+    return Progress(total=counts["total"], today=counts["today"], streak_days=streak)
 
 
 @dataclass
