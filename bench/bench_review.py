@@ -1,9 +1,9 @@
 """Benchmark review claims and submissions through the real web stack on PostgreSQL.
 
-Fills its own database with reviews (COPY), starts gunicorn on a loopback
-port, drives simulated reviewers over HTTP (log in, claim, open, first
-verdict, submit) and prints p50/p95/p99 per round trip and the number of
-slots handed to two reviewers (must be 0).
+Fills its own database with reviews (COPY) and starts gunicorn on a
+loopback port. Simulated reviewers then log in over HTTP and claim, open,
+give a first verdict and submit. The script prints p50/p95/p99 per round
+trip and the number of slots handed to two reviewers, which must be 0.
 
     /work/venv/bin/python bench/bench_review.py --reviews 1000000 --responses 300000
 
@@ -38,6 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-1"  # noqa: S105
 SECRET_KEY = secrets.token_urlsafe(48)
 logger = logging.getLogger("bench.review")
+# django.setup() replaces the logging configuration with one whose root level
+# is WARNING; the progress lines are INFO.
+logger.setLevel(logging.INFO)
 
 
 def parse_args() -> argparse.Namespace:
@@ -254,7 +257,7 @@ def start_gunicorn(env: dict[str, str], port: int, args: argparse.Namespace) -> 
         except httpx.TransportError:
             time.sleep(0.2)
     process.terminate()
-    raise SystemExit(f"gunicorn did not answer on 127.0.0.1:{port} within 20 s")
+    raise SystemExit(f"gunicorn did not respond on 127.0.0.1:{port} within 20 s")
 
 
 class Timings:

@@ -60,8 +60,9 @@ class Assignment(models.Model):
         max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True
     )
     is_gold = models.BooleanField(default=False)
-    # Copied from the question at creation (its specialty, else its suggested
-    # specialty; null means general) so a claim filters one indexed column.
+    # Copied from the question at creation: its specialty, else its suggested
+    # specialty, and null for neither. A claim filters this column instead of
+    # joining the question.
     specialty = models.ForeignKey(
         Specialty, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -85,8 +86,8 @@ class Assignment(models.Model):
             ),
         ]
         indexes = [
-            # A claim walks open slots in shuffle order and filters specialty
-            # row by row, which stays fast whatever the reviewer's specialties.
+            # A claim walks open slots in shuffle order and checks the specialty
+            # of each row, so it reads few rows when specialties are spread evenly.
             models.Index(fields=["status", "shuffle_key"], name="assignment_claim_order"),
         ]
 

@@ -24,7 +24,7 @@ def reviewer_for_user(user: AbstractBaseUser | AnonymousUser) -> Reviewer | None
 
 
 def final_verdict_expression() -> Case:
-    """The verdict a review ends with: the one after seeing the key when it changed."""
+    """Build the verdict a review ends with: the one after seeing the key when it changed."""
     return Case(
         When(verdict_after_key="", then=F("verdict")),
         default=F("verdict_after_key"),

@@ -87,6 +87,7 @@ def _claimable(reviewer: Reviewer, specialty_ids: list[int]) -> QuerySet[Assignm
         scope |= Q(specialty__isnull=True)
     already_mine = Assignment.objects.filter(reviewer=reviewer, response_id=OuterRef("response_id"))
     skipped = Skip.objects.filter(reviewer=reviewer, response_id=OuterRef("response_id"))
+    # NOTE: slots of a question retired after its slots were created stay claimable.
     return (
         Assignment.objects.filter(scope)
         .exclude(Exists(already_mine))
@@ -136,7 +137,8 @@ def assignment_claim_next(*, reviewer: Reviewer, now: datetime | None = None) ->
     The reviewer's own unexpired claim comes first, so a reload shows the same
     item. Then slots whose lease expired, then open slots, both in shuffle_key
     order, limited to the reviewer's specialties and to responses the reviewer
-    has neither claimed, reviewed nor skipped.
+    holds no slot of and has not skipped. A slot whose lease expired and that
+    another reviewer took no longer counts as the first reviewer's.
     """
     now = now or timezone.now()
     own = (
@@ -268,7 +270,10 @@ def review_submit(
     flag_list = sorted(set(flags))
     unknown = [flag for flag in flag_list if flag not in Review.Flag.values]
     if unknown:
-        raise ReviewError(_("Unknown flag %(flags)s.") % {"flags": ", ".join(unknown)})
+        raise ReviewError(
+            _("Unknown flag %(flags)s; use the flags listed on the form.")
+            % {"flags": ", ".join(unknown)}
+        )
     if flag_list and not comment.strip():
         raise ReviewError(_("A flagged question needs a comment that says what is wrong."))
 

@@ -49,7 +49,7 @@ def _client_for(client, user):
 
 
 # Expected status per role for each page (GET). 302 for anonymous is the
-# redirect to the log-in page; the admin (superuser) holds every role but has
+# redirect to the log-in page; the admin (superuser) has every role but has
 # no reviewer profile, so the item page is "not found" and /review/ explains.
 MATRIX = {
     "next": {
