@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -110,7 +111,7 @@ def reviews_for_adjudication(response_id: int) -> list[Review]:
     )
 
 
-def progress_by_specialty() -> list[dict[str, object]]:
+def progress_by_specialty() -> list[Mapping[str, object]]:
     rows = (
         Assignment.objects.values("specialty__code", "specialty__name_zh", "specialty__name_en")
         .annotate(
@@ -123,7 +124,7 @@ def progress_by_specialty() -> list[dict[str, object]]:
     return list(rows)
 
 
-def progress_by_run() -> list[dict[str, object]]:
+def progress_by_run() -> list[Mapping[str, object]]:
     rows = (
         Assignment.objects.values("response__run_id", "response__run__name")
         .annotate(

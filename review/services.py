@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -234,7 +234,7 @@ def assignment_record_first_verdict(
 
 
 def _check_rating(name: str, value: int | None) -> int:
-    if value not in RATING_RANGE:
+    if value is None or value not in RATING_RANGE:
         raise ReviewError(
             _("Rating %(name)s is %(value)r; give a whole number from 1 to 5.")
             % {"name": name, "value": value}
@@ -329,7 +329,7 @@ def reviewer_update(
 
 
 def gold_item_mark(
-    *, response_id: int, verdict: str, note: str = "", user: AbstractBaseUser | None = None
+    *, response_id: int, verdict: str, note: str = "", user: User | None = None
 ) -> GoldItem:
     """Mark a response as a gold item with its agreed verdict; its slots become gold slots."""
     _check_verdict(verdict)
@@ -362,7 +362,7 @@ def _normalise_key(question: Question, answer_key: str) -> str:
 
 
 def question_key_correct(
-    *, question_id: int, answer_key: str, reason: str, user: AbstractBaseUser | None
+    *, question_id: int, answer_key: str, reason: str, user: User | None
 ) -> QuestionChange:
     """Change a question's answer key, record the change with its reason, and rescore responses."""
     if not reason.strip():
@@ -400,7 +400,7 @@ def question_key_correct(
 
 def adjudication_record(
     *,
-    adjudicator: AbstractBaseUser,
+    adjudicator: User,
     question_id: int,
     response_id: int | None,
     decision: str,
