@@ -247,7 +247,7 @@ def start_gunicorn(env: dict[str, str], port: int, args: argparse.Namespace) -> 
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "medexam.wsgi", "--bind", f"127.0.0.1:{port}",
          "--workers", str(args.workers), "--threads", str(args.threads),
-         "--worker-class", "gthread", "--log-level", "warning"],
+         "--worker-class", "gthread", "--timeout", "120", "--log-level", "warning"],
         cwd=ROOT, env=env,
     )
     for _ in range(100):
@@ -265,6 +265,10 @@ class Timings:
         self.samples: dict[str, list[float]] = defaultdict(list)
         self.claims: dict[int, set[str]] = defaultdict(set)
         self.errors: list[str] = []
+        self.logins_done = 0
+        # Start of the measured phase: when the last log-in finished.
+        self.started = 0.0
+        self.finished = 0.0
 
     async def timed(self, name: str, request) -> httpx.Response:
         started = time.perf_counter()
@@ -273,45 +277,69 @@ class Timings:
         return response
 
 
-async def simulate(base: str, username: str, args, timings: Timings) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=30.0) as client:
+async def log_in(client: httpx.AsyncClient, username: str, gate: asyncio.Semaphore) -> bool:
+    # Password hashing (PBKDF2) costs far more CPU than a review request, so
+    # log-ins run a few at a time and are not part of the measured round trips.
+    async with gate:
         await client.get("/accounts/login/")
         login = await client.post("/accounts/login/", data={
             "username": username, "password": PASSWORD,
             "csrfmiddlewaretoken": client.cookies["csrftoken"], "next": "/review/",
         })
-        if login.status_code != 302:
-            timings.errors.append(f"{username}: log-in answered {login.status_code}")
+    return login.status_code == 302
+
+
+async def simulate(
+    base: str, username: str, args, timings: Timings, gate: asyncio.Semaphore,
+    start: asyncio.Event,
+) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=60.0) as client:
+        logged_in = await log_in(client, username, gate)
+        # Every reviewer starts once all log-ins are done, failed ones included.
+        timings.logins_done += 1
+        if timings.logins_done == args.reviewers:
+            start.set()
+        if timings.logins_done == args.reviewers:
+            timings.started = time.perf_counter()
+        if not logged_in:
+            timings.errors.append(f"{username}: log-in failed")
             return
+        await start.wait()
+        try:
+            await review_items(client, username, args, timings)
+        except httpx.HTTPError as error:
+            timings.errors.append(f"{username}: {type(error).__name__} {error}")
 
-        for _item in range(args.items):
-            claim = await timings.timed("claim", client.get("/review/"))
-            if claim.status_code != 302:
-                break
-            location = claim.headers["location"]
-            assignment_id = int(location.rstrip("/").rsplit("/", 1)[1])
-            timings.claims[assignment_id].add(username)
-            await asyncio.sleep(args.think_ms / 1000)
 
-            page = await timings.timed("open item", client.get(location))
-            if page.status_code != 200:
-                timings.errors.append(f"{username}: item {assignment_id} gave {page.status_code}")
-                continue
-            token = client.cookies["csrftoken"]
-            await asyncio.sleep(args.think_ms / 1000)
-            first = await timings.timed("first verdict", client.post(location, data={
-                "csrfmiddlewaretoken": token, "action": "first_verdict", "verdict": "correct",
-            }))
-            await asyncio.sleep(args.think_ms / 1000)
-            submit = await timings.timed("submit", client.post(location, data={
-                "csrfmiddlewaretoken": token, "action": "submit", "verdict": "correct",
-                "rating_factual": "4", "rating_reasoning": "4", "rating_safety": "5",
-            }))
-            if first.status_code != 302 or submit.status_code != 302:
-                timings.errors.append(
-                    f"{username}: item {assignment_id} gave {first.status_code}/"
-                    f"{submit.status_code}"
-                )
+async def review_items(client: httpx.AsyncClient, username: str, args, timings: Timings) -> None:
+    for _item in range(args.items):
+        claim = await timings.timed("claim", client.get("/review/"))
+        if claim.status_code != 302:
+            break
+        location = claim.headers["location"]
+        assignment_id = int(location.rstrip("/").rsplit("/", 1)[1])
+        timings.claims[assignment_id].add(username)
+        await asyncio.sleep(args.think_ms / 1000)
+
+        page = await timings.timed("open item", client.get(location))
+        if page.status_code != 200:
+            timings.errors.append(f"{username}: item {assignment_id} gave {page.status_code}")
+            continue
+        token = client.cookies["csrftoken"]
+        await asyncio.sleep(args.think_ms / 1000)
+        first = await timings.timed("first verdict", client.post(location, data={
+            "csrfmiddlewaretoken": token, "action": "first_verdict", "verdict": "correct",
+        }))
+        await asyncio.sleep(args.think_ms / 1000)
+        submit = await timings.timed("submit", client.post(location, data={
+            "csrfmiddlewaretoken": token, "action": "submit", "verdict": "correct",
+            "rating_factual": "4", "rating_reasoning": "4", "rating_safety": "5",
+        }))
+        if first.status_code != 302 or submit.status_code != 302:
+            timings.errors.append(
+                f"{username}: item {assignment_id} gave {first.status_code}/"
+                f"{submit.status_code}"
+            )
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -321,14 +349,21 @@ def percentile(values: list[float], fraction: float) -> float:
 
 async def drive(base: str, args) -> Timings:
     timings = Timings()
+    gate = asyncio.Semaphore(args.workers)
+    start = asyncio.Event()
+    timings.started = time.perf_counter()
     await asyncio.gather(*(
-        simulate(base, f"bench{n:03d}", args, timings) for n in range(args.reviewers)
+        simulate(base, f"bench{n:03d}", args, timings, gate, start)
+        for n in range(args.reviewers)
     ))
+    timings.finished = time.perf_counter()
     return timings
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    # httpx logs every request at INFO, which would cost the client CPU it needs.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     args = parse_args()
     database_url = f"{args.server}/{args.database}"
     static_root = tempfile.mkdtemp(prefix="bench-review-static-")
@@ -343,13 +378,16 @@ def main() -> None:
     port = free_port()
     server = start_gunicorn(env, port, args)
     try:
-        started = time.perf_counter()
         timings = asyncio.run(drive(f"http://127.0.0.1:{port}", args))
-        elapsed = time.perf_counter() - started
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            logger.warning("gunicorn did not stop within 30 s after SIGTERM; killing it")
+            server.kill()
 
+    elapsed = timings.finished - timings.started
     doubles = sum(1 for users in timings.claims.values() if len(users) > 1)
     total = sum(len(values) for values in timings.samples.values())
     print(f"\n{args.reviewers} reviewers x {args.items} items, think {args.think_ms} ms, "

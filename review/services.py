@@ -135,10 +135,11 @@ def assignment_claim_next(*, reviewer: Reviewer, now: datetime | None = None) ->
     """Claim the reviewer's next slot under a lease, or return None when none is left.
 
     The reviewer's own unexpired claim comes first, so a reload shows the same
-    item. Then slots whose lease expired, then open slots, both in shuffle_key
-    order, limited to the reviewer's specialties and to responses the reviewer
-    holds no slot of and has not skipped. A slot whose lease expired and that
-    another reviewer took no longer counts as the first reviewer's.
+    item. Then slots whose lease expired, then open slots in shuffle_key order
+    from a random starting key. Both are limited to the reviewer's specialties
+    and to responses the reviewer holds no slot of and has not skipped. A slot
+    whose lease expired and that another reviewer took no longer counts as the
+    first reviewer's.
     """
     now = now or timezone.now()
     own = (
@@ -156,9 +157,15 @@ def assignment_claim_next(*, reviewer: Reviewer, now: datetime | None = None) ->
         return None
 
     candidates = _claimable(reviewer, specialty_ids)
+    # Open slots are read from a random point of the shuffle order onwards,
+    # then from the start. Claims taken from one end of the order would pile
+    # up dead index entries there and make every reviewer wait on the same rows.
+    pivot = random.randint(0, _SHUFFLE_KEY_MAX)
+    open_slots = candidates.filter(status=Assignment.Status.OPEN)
     pools = (
         candidates.filter(status=Assignment.Status.CLAIMED, lease_expires_at__lte=now),
-        candidates.filter(status=Assignment.Status.OPEN),
+        open_slots.filter(shuffle_key__gte=pivot),
+        open_slots.filter(shuffle_key__lt=pivot),
     )
     for pool in pools:
         for attempt in range(1, CLAIM_ATTEMPTS + 1):
