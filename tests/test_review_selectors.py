@@ -127,3 +127,21 @@ def test_stats_majority_agreement(make_user, one_response):
     assert stats[outlier.pseudonym].majority_agreement == 0.0
     # Each agreeing reviewer's "others" are split one to one: no strict majority.
     assert stats[agreeing[0].pseudonym].majority_reviews == 0
+
+
+def test_stats_majority_agreement_counts(make_user):
+    run = build.run(reviews_per_response=4)
+    build.response(run, build.question())
+    services.assignments_create_for_run(run_id=run.pk)
+    majority = [build.reviewer(make_user, f"c{n}") for n in range(3)]
+    outlier = build.reviewer(make_user, "dissent")
+    for reviewer in majority:
+        _review(reviewer, first="correct")
+    _review(outlier, first="unsure", after="unsure")
+
+    stats = {row.pseudonym: row for row in selectors.reviewer_statistics()}
+
+    assert stats[majority[0].pseudonym].majority_reviews == 1
+    assert stats[majority[0].pseudonym].majority_agreement == 1.0
+    assert stats[outlier.pseudonym].majority_reviews == 1
+    assert stats[outlier.pseudonym].majority_agreed == 0
