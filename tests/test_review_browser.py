@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from django.db import connections
 from django.test.utils import override_settings
 from pytest_django.live_server_helper import LiveServer
 
@@ -67,6 +68,10 @@ def browser_page(monkeypatch):
         page = browser.new_page(viewport={"width": 1024, "height": 768})
         page.set_default_timeout(15000)
         yield page
+        # While Playwright's event loop runs, the ORM keeps a separate
+        # connection that pytest-django does not close. Left open, it blocks
+        # dropping the test database.
+        connections.close_all()
         browser.close()
 
 
