@@ -103,7 +103,7 @@ def adjudication_queue(limit: int = QUEUE_LIMIT) -> list[QueueEntry]:
 
 
 def reviews_for_adjudication(response_id: int) -> list[Review]:
-    """Return a response's reviews, reviewers named by pseudonym only in the template."""
+    """Return a response's reviews with their reviewers; pages show only the pseudonyms."""
     return list(
         Review.objects.filter(response_id=response_id)
         .select_related("reviewer")

@@ -1,6 +1,11 @@
-// Keyboard shortcuts of the review form. Every choice has a key, listed on the page:
-// 1-3 verdict; F, R, S then 1-5 ratings; G then 1-5 flags; C comment; E reasoning;
-// Enter submit (Ctrl+Enter inside a text box); X skip; Esc leaves a text box.
+// Keyboard shortcuts of the review form. Every choice has a key, and the page lists them:
+//   1-3           verdict
+//   F, R, S, 1-5  factual accuracy, clinical reasoning, safety ratings
+//   G, 1-5        question flags
+//   C / Esc       enter / leave the comment box
+//   E             expand the reasoning text
+//   Enter         submit (Ctrl+Enter inside a text box)
+//   X             skip
 (function () {
   "use strict";
   var form = document.getElementById("review-form");
