@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from medexam.models import ModelResponse, QuestionChange
@@ -400,3 +401,20 @@ def test_reviewer_update_unknown_specialty(make_user):
 
     with pytest.raises(services.ReviewError):
         services.reviewer_update(user_id=user.pk, specialty_ids=[987654], is_general=False)
+
+
+def test_claim_without_row_locks(make_user, monkeypatch):
+    # The SQLite path (conditional UPDATE), exercised on whatever database runs the tests.
+    monkeypatch.setattr(connection.features, "has_select_for_update_skip_locked", False)
+    run = build.run(reviews_per_response=1)
+    build.response(run, build.question())
+    build.response(run, build.question())
+    services.assignments_create_for_run(run_id=run.pk)
+    first = build.reviewer(make_user, "first")
+    second = build.reviewer(make_user, "second")
+
+    one = services.assignment_claim_next(reviewer=first)
+    two = services.assignment_claim_next(reviewer=second)
+
+    assert one.pk != two.pk
+    assert services.assignment_claim_next(reviewer=build.reviewer(make_user, "third")) is None
