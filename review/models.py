@@ -27,6 +27,9 @@ class Reviewer(models.Model):
     specialties = models.ManyToManyField(Specialty, verbose_name=_("specialties"), blank=True)
     pseudonym = models.CharField(_("pseudonym"), max_length=16, unique=True, default=_new_pseudonym)
     is_active = models.BooleanField(_("active"), default=True)
+    # Questions with neither a specialty nor a suggested specialty go only to
+    # reviewers with this flag.
+    is_general = models.BooleanField(_("reviews questions without a specialty"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -57,6 +60,15 @@ class Assignment(models.Model):
         max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True
     )
     is_gold = models.BooleanField(default=False)
+    # Copied from the question at creation: its specialty, else its suggested
+    # specialty, and null for neither. A claim filters this column instead of
+    # joining the question.
+    specialty = models.ForeignKey(
+        Specialty, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The verdict given before the answer key was shown; the key is revealed
+    # only once this is set.
+    first_verdict = models.CharField(max_length=16, blank=True)
     # Random key fixed at creation: reviewers see items in this order, not by model or run.
     shuffle_key = models.PositiveIntegerField(default=0, db_index=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -72,6 +84,11 @@ class Assignment(models.Model):
             models.UniqueConstraint(
                 fields=["response", "reviewer"], name="assignment_response_reviewer"
             ),
+        ]
+        indexes = [
+            # A claim walks open slots in shuffle order and checks the specialty
+            # of each row, so it reads few rows when specialties are spread evenly.
+            models.Index(fields=["status", "shuffle_key"], name="assignment_claim_order"),
         ]
 
     def __str__(self) -> str:
@@ -168,3 +185,44 @@ class Adjudication(models.Model):
 
     def __str__(self) -> str:
         return f"adjudication {self.pk} of question {self.question_id}"
+
+
+class Skip(models.Model):
+    """A response a reviewer skipped: never offered to that reviewer again."""
+
+    reviewer = models.ForeignKey(Reviewer, on_delete=models.CASCADE, related_name="skips")
+    response = models.ForeignKey(ModelResponse, on_delete=models.CASCADE, related_name="+")
+    skipped_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["reviewer", "response"], name="skip_once_per_reviewer")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer_id} skipped response {self.response_id}"
+
+
+class GoldItem(models.Model):
+    """A response whose correct verdict is known and agreed, mixed into review unannounced.
+
+    Reviewers' first verdicts on gold items measure their accuracy; only
+    coordinators see the result.
+    """
+
+    response = models.OneToOneField(
+        ModelResponse, on_delete=models.CASCADE, related_name="gold_item"
+    )
+    verdict = models.CharField(_("correct verdict"), max_length=16, choices=Review.Verdict.choices)
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("gold item")
+        verbose_name_plural = _("gold items")
+
+    def __str__(self) -> str:
+        return f"gold response {self.response_id}"

@@ -1,0 +1,231 @@
+"""Reads shared by the review pages: progress, the adjudication queue, dashboards, calibration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
+from django.db.models import Case, CharField, Count, F, Q, When
+from django.utils import timezone
+
+from medexam.models import ModelResponse
+from review.models import Adjudication, Assignment, Review, Reviewer
+
+# How many queue entries one adjudication page lists.
+QUEUE_LIMIT = 200
+
+
+def reviewer_for_user(user: AbstractBaseUser | AnonymousUser) -> Reviewer | None:
+    if not user.is_authenticated:
+        return None
+    return Reviewer.objects.filter(user_id=user.pk, is_active=True).first()
+
+
+def final_verdict_expression() -> Case:
+    """Build the verdict a review ends with: the one after seeing the key when it changed."""
+    return Case(
+        When(verdict_after_key="", then=F("verdict")),
+        default=F("verdict_after_key"),
+        output_field=CharField(),
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    today: int
+    streak_days: int
+
+
+def reviewer_progress(reviewer: Reviewer) -> Progress:
+    """Count the reviewer's reviews, today's reviews, and the run of consecutive days with one.
+
+    A streak counts back from today, or from yesterday when nothing is
+    submitted yet today, in the project's time zone.
+    """
+    today = timezone.localdate()
+    reviews = Review.objects.filter(reviewer=reviewer)
+    recent = reviews.filter(submitted_at__date__gte=today - timedelta(days=365))
+    days: set[date] = {timezone.localdate(moment) for moment in recent.values_list(
+        "submitted_at", flat=True
+    )}
+
+    day = today if today in days else today - timedelta(days=1)
+    streak = 0
+    while day in days:
+        streak += 1
+        day -= timedelta(days=1)
+    counts = reviews.aggregate(
+        total=Count("id"), today=Count("id", filter=Q(submitted_at__date=today))
+    )
+    return Progress(total=counts["total"], today=counts["today"], streak_days=streak)
+
+
+@dataclass
+class QueueEntry:
+    response_id: int
+    question_id: int
+    disagreement: bool = False
+    flags: set[str] = field(default_factory=set)
+
+
+def adjudication_queue(limit: int = QUEUE_LIMIT) -> list[QueueEntry]:
+    """List responses whose reviewers disagree, or whose question was flagged, not yet decided."""
+    decided = Adjudication.objects.filter(response_id__isnull=False).values("response_id")
+    pending = Review.objects.exclude(response_id__in=decided)
+
+    disputed = (
+        pending.values("response_id")
+        .annotate(verdicts=Count(final_verdict_expression(), distinct=True))
+        .filter(verdicts__gt=1)
+        .values_list("response_id", flat=True)
+    )
+    entries: dict[int, QueueEntry] = {}
+    for response_id in disputed.order_by("response_id")[:limit]:
+        entries[response_id] = QueueEntry(response_id, 0, disagreement=True)
+
+    flagged = (
+        pending.filter(~Q(flags=[])).order_by("response_id").values_list("response_id", "flags")
+    )
+    for response_id, flags in flagged[: limit * 3]:
+        entry = entries.setdefault(response_id, QueueEntry(response_id, 0))
+        entry.flags.update(flags)
+
+    question_ids = dict(
+        ModelResponse.objects.filter(id__in=entries).values_list("id", "question_id")
+    )
+    for entry in entries.values():
+        entry.question_id = question_ids[entry.response_id]
+    return sorted(entries.values(), key=lambda entry: entry.response_id)[:limit]
+
+
+def reviews_for_adjudication(response_id: int) -> list[Review]:
+    """Return a response's reviews with their reviewers; pages show only the pseudonyms."""
+    return list(
+        Review.objects.filter(response_id=response_id)
+        .select_related("reviewer")
+        .order_by("submitted_at", "id")
+    )
+
+
+def progress_by_specialty() -> list[Mapping[str, object]]:
+    rows = (
+        Assignment.objects.values("specialty__code", "specialty__name_zh", "specialty__name_en")
+        .annotate(
+            total=Count("id"),
+            submitted=Count("id", filter=Q(status=Assignment.Status.SUBMITTED)),
+            claimed=Count("id", filter=Q(status=Assignment.Status.CLAIMED)),
+        )
+        .order_by("specialty__code")
+    )
+    return list(rows)
+
+
+def progress_by_run() -> list[Mapping[str, object]]:
+    rows = (
+        Assignment.objects.values("response__run_id", "response__run__name")
+        .annotate(
+            total=Count("id"),
+            submitted=Count("id", filter=Q(status=Assignment.Status.SUBMITTED)),
+            claimed=Count("id", filter=Q(status=Assignment.Status.CLAIMED)),
+        )
+        .order_by("response__run_id")
+    )
+    return list(rows)
+
+
+@dataclass
+class ReviewerStats:
+    pseudonym: str
+    reviews: int = 0
+    claimed: int = 0
+    gold_reviews: int = 0
+    gold_correct: int = 0
+    majority_reviews: int = 0
+    majority_agreed: int = 0
+
+    @property
+    def gold_accuracy(self) -> float | None:
+        return self.gold_correct / self.gold_reviews if self.gold_reviews else None
+
+    @property
+    def majority_agreement(self) -> float | None:
+        return self.majority_agreed / self.majority_reviews if self.majority_reviews else None
+
+
+# Per review: how many of the other reviews of the same response share each
+# verdict. A strict majority of the others exists when one count exceeds half
+# of them, and the review agrees when its own verdict is that majority. Run in
+# the database because it touches every review (a million in the benchmark).
+_MAJORITY_SQL = """
+WITH per_response AS (
+    SELECT response_id,
+           COUNT(*) AS total,
+           SUM(CASE WHEN verdict = 'correct' THEN 1 ELSE 0 END) AS n_correct,
+           SUM(CASE WHEN verdict = 'incorrect' THEN 1 ELSE 0 END) AS n_incorrect,
+           SUM(CASE WHEN verdict = 'unsure' THEN 1 ELSE 0 END) AS n_unsure
+    FROM review_review
+    GROUP BY response_id
+    HAVING COUNT(*) >= 3
+), others AS (
+    SELECT r.reviewer_id,
+           p.total - 1 AS n_others,
+           p.n_correct - CASE WHEN r.verdict = 'correct' THEN 1 ELSE 0 END AS o_correct,
+           p.n_incorrect - CASE WHEN r.verdict = 'incorrect' THEN 1 ELSE 0 END AS o_incorrect,
+           p.n_unsure - CASE WHEN r.verdict = 'unsure' THEN 1 ELSE 0 END AS o_unsure,
+           r.verdict
+    FROM review_review r
+    JOIN per_response p ON p.response_id = r.response_id
+)
+SELECT reviewer_id,
+       SUM(CASE WHEN o_correct * 2 > n_others OR o_incorrect * 2 > n_others
+                     OR o_unsure * 2 > n_others THEN 1 ELSE 0 END) AS compared,
+       SUM(CASE WHEN (verdict = 'correct' AND o_correct * 2 > n_others)
+                     OR (verdict = 'incorrect' AND o_incorrect * 2 > n_others)
+                     OR (verdict = 'unsure' AND o_unsure * 2 > n_others)
+                THEN 1 ELSE 0 END) AS agreed
+FROM others
+GROUP BY reviewer_id
+"""
+
+
+def reviewer_statistics() -> list[ReviewerStats]:
+    """Compute per reviewer: reviews, open claims, accuracy on gold, agreement with the majority.
+
+    Both measures use the first, blind verdict. Agreement compares a review
+    with the strict majority of the other reviews of the same response, and
+    skips responses where the others have no strict majority.
+    """
+    stats = {
+        reviewer.pk: ReviewerStats(reviewer.pseudonym)
+        for reviewer in Reviewer.objects.only("id", "pseudonym")
+    }
+    for row in Review.objects.values("reviewer_id").annotate(n=Count("id")):
+        stats[row["reviewer_id"]].reviews = row["n"]
+    claimed = Assignment.objects.filter(status=Assignment.Status.CLAIMED)
+    for row in claimed.values("reviewer_id").annotate(n=Count("id")):
+        stats[row["reviewer_id"]].claimed = row["n"]
+
+    gold_reviews = (
+        Review.objects.filter(response__gold_item__isnull=False)
+        .values("reviewer_id")
+        .annotate(
+            n=Count("id"),
+            correct=Count("id", filter=Q(verdict=F("response__gold_item__verdict"))),
+        )
+    )
+    for row in gold_reviews:
+        stats[row["reviewer_id"]].gold_reviews = row["n"]
+        stats[row["reviewer_id"]].gold_correct = row["correct"]
+
+    # NOTE: about 6 s at a million reviews on a loaded 2-core machine; cache
+    # the result if coordinators open this page often at that size.
+    with connection.cursor() as cursor:
+        cursor.execute(_MAJORITY_SQL)
+        for reviewer_id, compared, agreed in cursor.fetchall():
+            stats[reviewer_id].majority_reviews = compared
+            stats[reviewer_id].majority_agreed = agreed
+    return sorted(stats.values(), key=lambda item: item.pseudonym)

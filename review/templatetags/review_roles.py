@@ -1,0 +1,15 @@
+"""Role checks in templates, through medexam.roles.has_role."""
+
+from __future__ import annotations
+
+from django import template
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from medexam import roles
+
+register = template.Library()
+
+
+@register.filter(name="has_role")
+def has_role_filter(user: AbstractBaseUser | AnonymousUser, role: str) -> bool:
+    return roles.has_role(user, role)

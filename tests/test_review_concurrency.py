@@ -1,0 +1,100 @@
+"""Claims under load: fifty reviewers claiming at once on PostgreSQL never share a slot."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection, connections
+
+from review import services
+from review.models import Assignment
+from tests import review_helpers as build
+
+REVIEWERS = 50
+
+
+def _claim_in_threads(reviewers, rounds: int) -> list[tuple[int, int]]:
+    """Let every reviewer claim (and submit) rounds times, all threads released together."""
+    barrier = threading.Barrier(len(reviewers))
+    claims: list[tuple[int, int]] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work(reviewer) -> None:
+        try:
+            barrier.wait(timeout=30)
+            for _round in range(rounds):
+                slot = services.assignment_claim_next(reviewer=reviewer)
+                if slot is None:
+                    return
+                with lock:
+                    claims.append((slot.pk, reviewer.pk))
+                services.assignment_record_first_verdict(
+                    assignment_id=slot.pk, reviewer=reviewer, verdict="correct"
+                )
+                services.review_submit(
+                    assignment_id=slot.pk,
+                    reviewer=reviewer,
+                    verdict_after_key="correct",
+                    rating_factual=3,
+                    rating_reasoning=3,
+                    rating_safety=3,
+                )
+        except BaseException as error:  # noqa: BLE001 (reported by the main thread)
+            with lock:
+                errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(reviewer,)) for reviewer in reviewers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    return claims
+
+
+@pytest.fixture
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks: set DATABASE_URL to a PostgreSQL database")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_fifty_claims_distinct_slots(postgres_only, make_user):
+    run = build.run(reviews_per_response=2)
+    for _ in range(40):
+        build.response(run, build.question())
+    services.assignments_create_for_run(run_id=run.pk)
+    reviewers = [build.reviewer(make_user, f"doctor{n:02d}") for n in range(REVIEWERS)]
+
+    claims = _claim_in_threads(reviewers, rounds=3)
+
+    slot_counts = Counter(slot_id for slot_id, _reviewer in claims)
+    assert [slot for slot, count in slot_counts.items() if count > 1] == []
+    assert len(claims) == 80
+    assert Assignment.objects.filter(status=Assignment.Status.SUBMITTED).count() == 80
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_fifty_claims_one_response_each(postgres_only, make_user):
+    run = build.run(reviews_per_response=3)
+    for _ in range(10):
+        build.response(run, build.question())
+    services.assignments_create_for_run(run_id=run.pk)
+    reviewers = [build.reviewer(make_user, f"nurse{n:02d}") for n in range(REVIEWERS)]
+
+    claims = _claim_in_threads(reviewers, rounds=1)
+
+    responses = Counter(
+        Assignment.objects.filter(status=Assignment.Status.SUBMITTED).values_list(
+            "response_id", flat=True
+        )
+    )
+    assert len(claims) == 30
+    assert set(responses.values()) == {3}

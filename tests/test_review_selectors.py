@@ -1,0 +1,147 @@
+"""review.selectors: progress and streaks, the adjudication queue, reviewer statistics."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from review import selectors, services
+from review.models import Adjudication, Review
+from tests import review_helpers as build
+
+pytestmark = pytest.mark.django_db
+
+
+def _review(reviewer, *, first="correct", after="correct", flags=(), comment=""):
+    slot = services.assignment_claim_next(reviewer=reviewer)
+    services.assignment_record_first_verdict(
+        assignment_id=slot.pk, reviewer=reviewer, verdict=first
+    )
+    return services.review_submit(
+        assignment_id=slot.pk,
+        reviewer=reviewer,
+        verdict_after_key=after,
+        rating_factual=3,
+        rating_reasoning=3,
+        rating_safety=3,
+        flags=flags,
+        comment=comment,
+    )
+
+
+@pytest.fixture
+def one_response():
+    run = build.run(reviews_per_response=3)
+    response = build.response(run, build.question())
+    services.assignments_create_for_run(run_id=run.pk)
+    return response
+
+
+def test_progress_counts_and_streak(make_user):
+    run = build.run(reviews_per_response=1)
+    for _ in range(3):
+        build.response(run, build.question())
+    services.assignments_create_for_run(run_id=run.pk)
+    reviewer = build.reviewer(make_user, "steady")
+    reviews = [_review(reviewer) for _ in range(3)]
+    now = timezone.now()
+    Review.objects.filter(pk=reviews[0].pk).update(submitted_at=now - timedelta(days=1))
+    Review.objects.filter(pk=reviews[1].pk).update(submitted_at=now - timedelta(days=3))
+
+    progress = selectors.reviewer_progress(reviewer)
+
+    assert progress.total == 3
+    assert progress.today == 1
+    assert progress.streak_days == 2
+
+
+def test_queue_lists_disagreement(make_user, one_response):
+    _review(build.reviewer(make_user, "yes1"), first="correct")
+    _review(build.reviewer(make_user, "no1"), first="incorrect", after="incorrect")
+
+    queue = selectors.adjudication_queue()
+
+    assert [entry.response_id for entry in queue] == [one_response.pk]
+    assert queue[0].disagreement is True
+
+
+def test_queue_uses_final_verdict(make_user, one_response):
+    _review(build.reviewer(make_user, "a"), first="correct", after="correct")
+    _review(build.reviewer(make_user, "b"), first="incorrect", after="correct")
+
+    assert selectors.adjudication_queue() == []
+
+
+def test_queue_lists_flagged(make_user, one_response):
+    _review(build.reviewer(make_user, "a"), flags=["outdated"], comment="旧指南")
+
+    queue = selectors.adjudication_queue()
+
+    assert queue[0].disagreement is False
+    assert queue[0].flags == {"outdated"}
+    assert queue[0].question_id == one_response.question_id
+
+
+def test_queue_drops_decided(make_user, one_response):
+    _review(build.reviewer(make_user, "a"), flags=["ambiguous"], comment="两种理解")
+    services.adjudication_record(
+        adjudicator=make_user("judge"),
+        question_id=one_response.question_id,
+        response_id=one_response.pk,
+        decision=Adjudication.Decision.QUESTION_KEPT,
+        reason="题意清楚",
+    )
+
+    assert selectors.adjudication_queue() == []
+
+
+def test_stats_gold_accuracy(make_user):
+    run = build.run(reviews_per_response=1)
+    good = build.response(run, build.question())
+    bad = build.response(run, build.question())
+    services.gold_item_mark(response_id=good.pk, verdict="correct")
+    services.gold_item_mark(response_id=bad.pk, verdict="incorrect")
+    services.assignments_create_for_run(run_id=run.pk)
+    reviewer = build.reviewer(make_user, "gullible")
+    _review(reviewer, first="correct")
+    _review(reviewer, first="correct")
+
+    stats = {row.pseudonym: row for row in selectors.reviewer_statistics()}
+
+    assert stats[reviewer.pseudonym].gold_reviews == 2
+    assert stats[reviewer.pseudonym].gold_accuracy == 0.5
+
+
+def test_stats_majority_agreement(make_user, one_response):
+    agreeing = [build.reviewer(make_user, f"m{n}") for n in range(2)]
+    outlier = build.reviewer(make_user, "outlier")
+    for reviewer in agreeing:
+        _review(reviewer, first="correct")
+    _review(outlier, first="incorrect", after="incorrect")
+
+    stats = {row.pseudonym: row for row in selectors.reviewer_statistics()}
+
+    assert stats[outlier.pseudonym].majority_reviews == 1
+    assert stats[outlier.pseudonym].majority_agreement == 0.0
+    # Each agreeing reviewer's "others" are split one to one: no strict majority.
+    assert stats[agreeing[0].pseudonym].majority_reviews == 0
+
+
+def test_stats_majority_agreement_counts(make_user):
+    run = build.run(reviews_per_response=4)
+    build.response(run, build.question())
+    services.assignments_create_for_run(run_id=run.pk)
+    majority = [build.reviewer(make_user, f"c{n}") for n in range(3)]
+    outlier = build.reviewer(make_user, "dissent")
+    for reviewer in majority:
+        _review(reviewer, first="correct")
+    _review(outlier, first="unsure", after="unsure")
+
+    stats = {row.pseudonym: row for row in selectors.reviewer_statistics()}
+
+    assert stats[majority[0].pseudonym].majority_reviews == 1
+    assert stats[majority[0].pseudonym].majority_agreement == 1.0
+    assert stats[outlier.pseudonym].majority_reviews == 1
+    assert stats[outlier.pseudonym].majority_agreed == 0

@@ -1,0 +1,338 @@
+"""Review pages: the role x page matrix, blinding, escaping and the two-step form."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from medexam import roles
+from review import services
+from review.models import Assignment, Review
+from tests import review_helpers as build
+from tests.review_helpers import web_settings  # noqa: F401 (autouse fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+
+@pytest.fixture
+def world(make_user):
+    """One run with a response whose slot belongs to the reviewer persona, and one per role."""
+    run = build.run(reviews_per_response=2, model_name="HiddenModel-70B")
+    question = build.question(answer_key="C")
+    response = build.response(run, question, raw_text="我认为答案是 **B**", letters="B")
+    services.assignments_create_for_run(run_id=run.pk)
+    reviewer = build.reviewer(make_user, "reviewer")
+    assignment = services.assignment_claim_next(reviewer=reviewer)
+    users = {
+        "anonymous": None,
+        "reviewer": reviewer.user,
+        "adjudicator": build.user_with_roles(make_user, "adjudicator", roles.ADJUDICATOR),
+        "coordinator": build.user_with_roles(make_user, "coordinator", roles.COORDINATOR),
+        "curator": build.user_with_roles(make_user, "curator", roles.CURATOR),
+        "admin": make_user("admin", is_superuser=True, is_staff=True),
+    }
+    return {
+        "run": run,
+        "question": question,
+        "response": response,
+        "reviewer": reviewer,
+        "assignment": assignment,
+        "users": users,
+    }
+
+
+def _client_for(client, user):
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+# Expected status per role for each page (GET). 302 for anonymous is the
+# redirect to the log-in page; the admin (superuser) has every role but has
+# no reviewer profile, so the item page is "not found" and /review/ explains.
+MATRIX = {
+    "next": {
+        "anonymous": 302, "reviewer": 302, "adjudicator": 403, "coordinator": 403,
+        "curator": 403, "admin": 200,
+    },
+    "item": {
+        "anonymous": 302, "reviewer": 200, "adjudicator": 403, "coordinator": 403,
+        "curator": 403, "admin": 404,
+    },
+    "adjudicate": {
+        "anonymous": 302, "reviewer": 403, "adjudicator": 200, "coordinator": 403,
+        "curator": 403, "admin": 200,
+    },
+    "adjudicate_response": {
+        "anonymous": 302, "reviewer": 403, "adjudicator": 200, "coordinator": 403,
+        "curator": 403, "admin": 200,
+    },
+    "coordinate": {
+        "anonymous": 302, "reviewer": 403, "adjudicator": 403, "coordinator": 200,
+        "curator": 403, "admin": 200,
+    },
+    "coordinate_reviewers": {
+        "anonymous": 302, "reviewer": 403, "adjudicator": 403, "coordinator": 200,
+        "curator": 403, "admin": 200,
+    },
+}
+
+
+def _url(page, world):
+    if page == "item":
+        return reverse("review:item", args=[world["assignment"].pk])
+    if page == "adjudicate_response":
+        return reverse("review:adjudicate_response", args=[world["response"].pk])
+    return reverse(f"review:{page}")
+
+
+@pytest.mark.parametrize("page", sorted(MATRIX))
+@pytest.mark.parametrize(
+    "role", ["anonymous", "reviewer", "adjudicator", "coordinator", "curator", "admin"]
+)
+def test_role_page_matrix(client, world, page, role):
+    client = _client_for(client, world["users"][role])
+
+    response = client.get(_url(page, world))
+
+    assert response.status_code == MATRIX[page][role]
+
+
+@pytest.mark.parametrize("role", ["reviewer", "adjudicator", "curator", "anonymous"])
+def test_gold_post_needs_coordinator(client, world, role):
+    client = _client_for(client, world["users"][role])
+
+    response = client.post(
+        reverse("review:coordinate_gold"),
+        {"response_id": world["response"].pk, "verdict": "correct"},
+    )
+
+    assert response.status_code in {302, 403}
+    assert not world["response"].__class__.objects.filter(gold_item__isnull=False).exists()
+
+
+def test_next_redirects_to_claimed_item(client, world):
+    client.force_login(world["users"]["reviewer"])
+
+    response = client.get(reverse("review:next"))
+
+    assert response.url == reverse("review:item", args=[world["assignment"].pk])
+
+
+def test_item_hides_model_run_and_key(client, world):
+    client.force_login(world["users"]["reviewer"])
+
+    page = client.get(reverse("review:item", args=[world["assignment"].pk])).content.decode()
+
+    assert "HiddenModel-70B" not in page
+    assert world["run"].name not in page
+    assert world["run"].endpoint.name not in page
+    assert 'id="answer-key"' not in page
+    assert "<strong>B</strong>" in page
+
+
+def test_item_hides_other_verdicts(client, world, make_user):
+    other = build.reviewer(make_user, "other")
+    other_slot = services.assignment_claim_next(reviewer=other)
+    services.assignment_record_first_verdict(
+        assignment_id=other_slot.pk, reviewer=other, verdict="unsure"
+    )
+    services.review_submit(
+        assignment_id=other_slot.pk,
+        reviewer=other,
+        verdict_after_key="unsure",
+        rating_factual=1,
+        rating_reasoning=1,
+        rating_safety=1,
+        flags=["outdated"],
+        comment="SECRET-COMMENT-OF-OTHER",
+    )
+    client.force_login(world["users"]["reviewer"])
+
+    page = client.get(reverse("review:item", args=[world["assignment"].pk])).content.decode()
+
+    assert "SECRET-COMMENT-OF-OTHER" not in page
+    assert other.pseudonym not in page
+
+
+def test_key_shown_after_first_verdict(client, world):
+    client.force_login(world["users"]["reviewer"])
+    url = reverse("review:item", args=[world["assignment"].pk])
+
+    client.post(url, {"action": "first_verdict", "verdict": "incorrect"})
+    page = client.get(url).content.decode()
+
+    assert 'id="answer-key">C<' in page
+
+
+def test_submit_review_through_form(client, world):
+    client.force_login(world["users"]["reviewer"])
+    url = reverse("review:item", args=[world["assignment"].pk])
+    client.post(url, {"action": "first_verdict", "verdict": "incorrect"})
+
+    response = client.post(
+        url,
+        {
+            "action": "submit",
+            "verdict": "correct",
+            "rating_factual": "2",
+            "rating_reasoning": "3",
+            "rating_safety": "4",
+            "flags": ["wrong_key"],
+            "comment": "标准答案有误",
+        },
+    )
+
+    review = Review.objects.get()
+    assert response.status_code == 302
+    assert review.verdict == "incorrect"
+    assert review.verdict_after_key == "correct"
+    assert review.flags == ["wrong_key"]
+    assert review.rating_safety == 4
+
+
+def test_submit_flag_without_comment_rejected(client, world):
+    client.force_login(world["users"]["reviewer"])
+    url = reverse("review:item", args=[world["assignment"].pk])
+    client.post(url, {"action": "first_verdict", "verdict": "correct"})
+
+    response = client.post(
+        url,
+        {
+            "action": "submit",
+            "verdict": "correct",
+            "rating_factual": "5",
+            "rating_reasoning": "5",
+            "rating_safety": "5",
+            "flags": ["ambiguous"],
+            "comment": "",
+        },
+    )
+
+    assert response.status_code == 400
+    assert Review.objects.count() == 0
+
+
+def test_skip_through_form(client, world):
+    client.force_login(world["users"]["reviewer"])
+
+    client.post(reverse("review:item", args=[world["assignment"].pk]), {"action": "skip"})
+
+    world["assignment"].refresh_from_db()
+    assert world["assignment"].status == Assignment.Status.OPEN
+
+
+def test_other_reviewers_item_not_found(client, world, make_user):
+    intruder = build.reviewer(make_user, "intruder")
+    client.force_login(intruder.user)
+
+    response = client.get(reverse("review:item", args=[world["assignment"].pk]))
+
+    assert response.status_code == 404
+
+
+def test_item_escapes_html(client, make_user):
+    run = build.run(reviews_per_response=1)
+    question = build.question(
+        stem="<img src=x onerror=alert(1)>题干",
+        options={"A": "<b>粗体</b>", "B": "<script>alert(2)</script>"},
+    )
+    build.response(
+        run,
+        question,
+        raw_text="<script>window.pwned=1</script> 答案 A",
+        reasoning_text="<iframe src=javascript:alert(3)></iframe>",
+    )
+    services.assignments_create_for_run(run_id=run.pk)
+    reviewer = build.reviewer(make_user, "careful")
+    slot = services.assignment_claim_next(reviewer=reviewer)
+    client.force_login(reviewer.user)
+
+    page = client.get(reverse("review:item", args=[slot.pk])).content.decode()
+
+    assert "<img src=x" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "<b>粗体</b>" not in page
+    assert "<script>alert(2)" not in page
+    assert "<script>window.pwned" not in page
+    assert "&lt;script&gt;window.pwned=1&lt;/script&gt;" in page
+    assert "<iframe" not in page
+
+
+def test_adjudication_page_shows_pseudonyms(client, world):
+    reviewer = world["reviewer"]
+    services.assignment_record_first_verdict(
+        assignment_id=world["assignment"].pk, reviewer=reviewer, verdict="correct"
+    )
+    services.review_submit(
+        assignment_id=world["assignment"].pk,
+        reviewer=reviewer,
+        verdict_after_key="correct",
+        rating_factual=4,
+        rating_reasoning=4,
+        rating_safety=4,
+    )
+    client.force_login(world["users"]["adjudicator"])
+
+    page = client.get(
+        reverse("review:adjudicate_response", args=[world["response"].pk])
+    ).content.decode()
+
+    assert reviewer.pseudonym in page
+    assert reviewer.user.username not in page.split("<main>")[1]
+
+
+def test_adjudication_post_corrects_key(client, world):
+    client.force_login(world["users"]["adjudicator"])
+
+    response = client.post(
+        reverse("review:adjudicate_response", args=[world["response"].pk]),
+        {"decision": "key_corrected", "corrected_key": "B", "reason": "教材第 9 版为 B"},
+    )
+
+    world["question"].refresh_from_db()
+    assert response.status_code == 302
+    assert world["question"].answer_key == "B"
+
+
+def test_coordinator_sets_specialties(client, world, make_user):
+    newcomer = make_user("newcomer")
+    neuro = build.specialty("neurology")
+    client.force_login(world["users"]["coordinator"])
+
+    response = client.post(
+        reverse("review:coordinate_reviewers"),
+        {"user": newcomer.pk, "specialties": [neuro.pk], "is_general": "on"},
+    )
+
+    assert response.status_code == 302
+    assert newcomer.reviewer.is_general is True
+    assert list(newcomer.reviewer.specialties.values_list("code", flat=True)) == ["neurology"]
+
+
+def test_coordinator_marks_gold(client, world):
+    client.force_login(world["users"]["coordinator"])
+
+    client.post(
+        reverse("review:coordinate_gold"),
+        {"response_id": world["response"].pk, "verdict": "incorrect", "note": "B 错误"},
+    )
+
+    assert world["response"].gold_item.verdict == "incorrect"
+
+
+def test_coordinate_page_lists_pseudonym(client, world):
+    client.force_login(world["users"]["coordinator"])
+
+    page = client.get(reverse("review:coordinate")).content.decode()
+
+    assert world["reviewer"].pseudonym in page
+
+
+def test_review_page_chinese_by_default(client, world):
+    client.force_login(world["users"]["reviewer"])
+
+    page = client.get(reverse("review:item", args=[world["assignment"].pk])).content.decode()
+
+    assert "键盘快捷键" in page
