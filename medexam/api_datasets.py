@@ -7,6 +7,8 @@ from typing import Any
 from django.http import Http404
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -75,6 +77,7 @@ class DatasetVersionExport(APIView):
 
     permission_classes = [IsDatasetManager]
 
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request: Request, pk: int, fmt: str) -> HttpResponseBase:
         if fmt not in FORMATS:
             raise Http404(f"Unknown export format {fmt!r}; use one of {', '.join(FORMATS)}.")
@@ -87,5 +90,6 @@ class ValidityImpact(APIView):
 
     permission_classes = [IsDatasetManager]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         return Response(validity_impact())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,7 +23,8 @@ class LeaderboardAPIView(APIView):
             OpenApiParameter(
                 "validated", bool, description="Only questions whose validity is validated."
             )
-        ]
+        ],
+        responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: Request) -> Response:
         board = compute_for_request(request)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -41,6 +43,7 @@ class AgreementReport(APIView):
 
     permission_classes = [CanReadAgreement]
 
+    @extend_schema(parameters=[AgreementQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         query = AgreementQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
