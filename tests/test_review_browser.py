@@ -90,6 +90,8 @@ def test_review_three_items_by_keyboard(review_live_server, browser_page, make_u
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
 
     page.goto(f"{review_live_server.url}/accounts/login/?next=/review/")
+    # autofocus lands a moment after the load event; keys typed before it are lost.
+    page.wait_for_function("document.activeElement?.id === 'id_username'")
     page.keyboard.type("keyboarder")
     page.keyboard.press("Tab")
     page.keyboard.type("pw-for-tests")
