@@ -21,3 +21,12 @@ def make_user(django_user_model):
         )
 
     return _make
+
+
+@pytest.fixture
+def openai_server():
+    """A loopback OpenAI-compatible server (tests.openai_server) with no latency."""
+    from tests.openai_server import serve
+
+    with serve() as server:
+        yield server

@@ -1,0 +1,260 @@
+"""The database side of answering a batch of responses: claim, ask, score, store."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from medexam.extraction import extract_answer
+from medexam.models import Attempt, Endpoint, EvaluationRun, ModelResponse, Question
+from medexam.scoring import score_letters
+from workers.baselines import answer_baseline
+from workers.client import CallResult
+from workers.generation import (
+    WORKER_NAME,
+    AttemptRecord,
+    EndpointConfig,
+    Job,
+    JobResult,
+    answer_jobs,
+)
+from workers.prompts import build_messages, map_to_original
+from workers.reasoning import split_reasoning
+
+logger = logging.getLogger(__name__)
+
+State = ModelResponse.State
+
+
+def responses_claim(*, run_id: int, response_ids: list[int]) -> tuple[list[int], datetime]:
+    """Move the PENDING responses among response_ids to IN_PROGRESS; return those claimed.
+
+    Rows another worker holds or has finished are skipped, so a task that is
+    delivered twice claims nothing the second time.
+    """
+    claimed_at = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            ModelResponse.objects.select_for_update(skip_locked=True)
+            .filter(run_id=run_id, id__in=response_ids, state=State.PENDING)
+            .values_list("id", flat=True)
+        )
+        ModelResponse.objects.filter(id__in=ids, state=State.PENDING).update(
+            state=State.IN_PROGRESS, started_at=claimed_at
+        )
+    return ids, claimed_at
+
+
+def score_fields(
+    response: ModelResponse, question: Question, result: CallResult
+) -> dict[str, object]:
+    """Return the fields of a DONE response: text, reasoning, extraction and score.
+
+    A reply cut off by the length limit is "truncated" and is_correct stays
+    None: it is neither right nor wrong, and it is never shown as an answer.
+    """
+    answer_text, reasoning = split_reasoning(result.content, result.reasoning)
+    shown_letters = question.letters
+    extraction = extract_answer(
+        answer_text,
+        question_type=question.question_type,
+        letters=shown_letters,
+        finish_reason=result.finish_reason,
+    )
+    status = extraction.status
+    letters = map_to_original(extraction.letters, question, response.option_order)
+    is_correct: bool | None = None
+    partial: float | None = None
+    if result.finish_reason == "length":
+        status = ModelResponse.Extraction.TRUNCATED
+    else:
+        score = score_letters(letters if status == "ok" else "", question.answer_key)
+        is_correct, partial = score.is_correct, score.partial
+    return {
+        "raw_text": answer_text,
+        "reasoning_text": reasoning,
+        "finish_reason": result.finish_reason,
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "served_model": result.served_model[:255],
+        "extracted_letters": letters,
+        "extraction_status": status,
+        "extraction_rule": extraction.rule[:64],
+        "extraction_version": extraction.version,
+        "is_correct": is_correct,
+        "partial_score": partial,
+        "error": "",
+    }
+
+
+def _endpoint_config(endpoint: Endpoint, decoding: dict) -> EndpointConfig:
+    return EndpointConfig(
+        id=endpoint.pk,
+        name=endpoint.name,
+        base_url=endpoint.base_url,
+        served_model_id=endpoint.served_model_id,
+        api_key_env=endpoint.api_key_env,
+        timeout_s=endpoint.timeout_s,
+        stream=endpoint.stream,
+        max_concurrency=endpoint.max_concurrency,
+        requests_per_minute=endpoint.requests_per_minute,
+        tokens_per_minute=endpoint.tokens_per_minute,
+        decoding=decoding,
+    )
+
+
+def _answer_baseline(run: EvaluationRun, responses: list[ModelResponse]) -> list[JobResult]:
+    results = []
+    for response in responses:
+        text = answer_baseline(
+            run.endpoint.baseline,
+            letters=response.question.letters,
+            question_type=response.question.question_type,
+            seed=run.seed,
+            question_id=response.question_id,
+            sample_index=response.sample_index,
+        )
+        record = AttemptRecord(
+            number=response.attempts + 1,
+            outcome=Attempt.Outcome.OK,
+            started_at=timezone.now(),
+            latency_ms=0,
+            finish_reason="stop",
+        )
+        result = CallResult(text, "", "stop", None, None, f"baseline:{run.endpoint.baseline}")
+        results.append(JobResult(response.pk, attempts=[record], result=result))
+    return results
+
+
+def _store(response: ModelResponse, outcome: JobResult, claimed_at: datetime) -> bool:
+    now = timezone.now()
+    fields: dict[str, object] = {
+        "attempts": response.attempts + len(outcome.attempts),
+        "latency_ms": outcome.attempts[-1].latency_ms if outcome.attempts else None,
+        "finished_at": now,
+    }
+    if outcome.result is not None:
+        fields.update(score_fields(response, response.question, outcome.result))
+        fields["state"] = State.DONE
+    else:
+        fields.update(
+            state=State.FAILED,
+            error=outcome.error[:4000],
+            extraction_status=ModelResponse.Extraction.ERROR,
+            is_correct=None,
+        )
+    # The claim is ours only if nobody swept it back meanwhile.
+    stored = ModelResponse.objects.filter(
+        pk=response.pk, state=State.IN_PROGRESS, started_at=claimed_at
+    ).update(**fields)
+    if not stored:
+        logger.warning("response %s was reclaimed while in flight; result dropped", response.pk)
+        return False
+    Attempt.objects.bulk_create(
+        [
+            Attempt(
+                response_id=response.pk,
+                number=record.number,
+                outcome=record.outcome,
+                http_status=record.http_status,
+                latency_ms=record.latency_ms,
+                prompt_tokens=record.prompt_tokens,
+                completion_tokens=record.completion_tokens,
+                finish_reason=record.finish_reason,
+                error=record.error,
+                worker=WORKER_NAME,
+                started_at=record.started_at,
+            )
+            for record in outcome.attempts
+        ],
+        ignore_conflicts=True,
+    )
+    return True
+
+
+def batch_answer(*, run_id: int, response_ids: list[int]) -> int:
+    """Claim, answer and store the given responses of a running run; return how many were stored.
+
+    The endpoint is asked concurrently for the whole batch. If it rejects a
+    request with 400/401/403/404, the endpoint is disabled and its runs fail
+    (medexam.services.runs.runs_stop_for_endpoint).
+    """
+    from medexam.services.runs import run_finish_if_done, runs_stop_for_endpoint
+
+    run = EvaluationRun.objects.select_related("endpoint", "prompt_template").get(pk=run_id)
+    if run.status != EvaluationRun.Status.RUNNING:
+        logger.info("run %s is %s; batch of %s skipped", run_id, run.status, len(response_ids))
+        return 0
+    if run.endpoint.disabled_reason:
+        runs_stop_for_endpoint(endpoint_id=run.endpoint_id, reason=run.endpoint.disabled_reason)
+        return 0
+
+    claimed, claimed_at = responses_claim(run_id=run_id, response_ids=response_ids)
+    if not claimed:
+        return 0
+    responses = list(
+        ModelResponse.objects.filter(id__in=claimed).select_related("question").order_by("id")
+    )
+    started = time.perf_counter()
+    logger.info("run %s: answering %s responses", run_id, len(responses))
+
+    stop_message = ""
+    if run.endpoint.kind == Endpoint.Kind.BASELINE:
+        outcomes = _answer_baseline(run, responses)
+    else:
+        jobs = [
+            Job(
+                response_id=response.pk,
+                messages=build_messages(
+                    run.prompt_template, response.question, response.option_order
+                ),
+                seed=response.seed,
+                first_attempt=response.attempts + 1,
+                max_attempts=max(0, settings.MODEL_MAX_ATTEMPTS - response.attempts),
+            )
+            for response in responses
+        ]
+        outcomes, stop_message = asyncio.run(
+            answer_jobs(
+                _endpoint_config(run.endpoint, run.decoding),
+                jobs,
+                redis_url=settings.REDIS_URL,
+                retry_base_s=settings.MODEL_RETRY_BASE_S,
+                retry_cap_s=settings.MODEL_RETRY_CAP_S,
+            )
+        )
+
+    stored = 0
+    by_id = {response.pk: response for response in responses}
+    with transaction.atomic():
+        for outcome in outcomes:
+            response = by_id[outcome.response_id]
+            if outcome.skipped:
+                ModelResponse.objects.filter(
+                    pk=response.pk, state=State.IN_PROGRESS, started_at=claimed_at
+                ).update(state=State.PENDING, started_at=None)
+                continue
+            if outcome.result is None and not outcome.attempts:
+                outcome.error = (
+                    f"no attempts left: {response.attempts} made, MODEL_MAX_ATTEMPTS is "
+                    f"{settings.MODEL_MAX_ATTEMPTS}"
+                )
+            stored += _store(response, outcome, claimed_at)
+
+    logger.info(
+        "run %s: stored %s of %s responses in %.0f ms",
+        run_id,
+        stored,
+        len(responses),
+        (time.perf_counter() - started) * 1000,
+    )
+    if stop_message:
+        runs_stop_for_endpoint(endpoint_id=run.endpoint_id, reason=stop_message)
+    run_finish_if_done(run_id=run_id)
+    return stored
