@@ -14,6 +14,10 @@ from medexam.models import Attempt
 # HTTP statuses that mean the endpoint is misconfigured: retrying cannot help.
 ENDPOINT_FATAL_STATUSES = (400, 401, 403, 404)
 
+# A Retry-After longer than this is treated as this, so one response cannot
+# hold a batch task past its time limit.
+MAX_RETRY_AFTER_S = 300.0
+
 
 @dataclass
 class CallResult:
@@ -64,13 +68,14 @@ def backoff_delay_s(
 ) -> float:
     """Return the wait before retry attempt_number + 1, in seconds.
 
-    Exponential (base_s * 2**(n-1)) with full jitter, capped at cap_s. A
-    server's Retry-After is a lower bound: the wait is never shorter.
+    Exponential (base_s * 2**(n-1)) with jitter over its upper half, capped
+    at cap_s. A server's Retry-After is a lower bound that the cap does not
+    shorten, up to MAX_RETRY_AFTER_S.
     """
     exponential = min(cap_s, base_s * 2 ** (attempt_number - 1))
     delay = random.uniform(exponential / 2, exponential)
     if retry_after_s is not None:
-        delay = max(delay, min(retry_after_s, cap_s))
+        delay = max(delay, min(retry_after_s, MAX_RETRY_AFTER_S))
     return delay
 
 
@@ -128,7 +133,9 @@ async def request_completion(
         if stream:
             return await _request_stream(client, model=model, messages=messages, params=params)
         completion = await client.chat.completions.create(
-            model=model, messages=messages, **params  # type: ignore[arg-type]
+            model=model,
+            messages=messages,
+            **params,  # type: ignore[arg-type]
         )
     except AttemptFailed:
         raise

@@ -108,7 +108,11 @@ def endpoint_stop_message(endpoint: EndpointConfig, failure: AttemptFailed) -> s
 
 
 async def answer_jobs(
-    endpoint: EndpointConfig, jobs: list[Job], *, redis_url: str | None, retry_base_s: float,
+    endpoint: EndpointConfig,
+    jobs: list[Job],
+    *,
+    redis_url: str | None,
+    retry_base_s: float,
     retry_cap_s: float,
 ) -> tuple[list[JobResult], str]:
     """Answer every job concurrently within the endpoint's limits.
