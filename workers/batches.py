@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import datetime
@@ -23,6 +22,7 @@ from workers.generation import (
     Job,
     JobResult,
     answer_jobs,
+    run_in_worker_loop,
 )
 from workers.prompts import build_messages, map_to_original
 from workers.reasoning import split_reasoning
@@ -132,50 +132,99 @@ def _answer_baseline(run: EvaluationRun, responses: list[ModelResponse]) -> list
     return results
 
 
-def _store(response: ModelResponse, outcome: JobResult, claimed_at: datetime) -> bool:
-    now = timezone.now()
-    fields: dict[str, object] = {
-        "attempts": response.attempts + len(outcome.attempts),
-        "latency_ms": outcome.attempts[-1].latency_ms if outcome.attempts else None,
-        "finished_at": now,
-    }
+STORED_FIELDS = [
+    "state",
+    "attempts",
+    "latency_ms",
+    "finished_at",
+    "raw_text",
+    "reasoning_text",
+    "finish_reason",
+    "prompt_tokens",
+    "completion_tokens",
+    "served_model",
+    "extracted_letters",
+    "extraction_status",
+    "extraction_rule",
+    "extraction_version",
+    "is_correct",
+    "partial_score",
+    "error",
+]
+
+
+def _apply(response: ModelResponse, outcome: JobResult, now: datetime) -> list[Attempt]:
+    """Set response's final fields from outcome; return its Attempt rows to insert."""
+    response.attempts += len(outcome.attempts)
+    response.latency_ms = outcome.attempts[-1].latency_ms if outcome.attempts else None
+    response.finished_at = now
     if outcome.result is not None:
-        fields.update(score_fields(response, response.question, outcome.result))
-        fields["state"] = State.DONE
+        for name, value in score_fields(response, response.question, outcome.result).items():
+            setattr(response, name, value)
+        response.state = State.DONE
     else:
-        fields.update(
-            state=State.FAILED,
-            error=outcome.error[:4000],
-            extraction_status=ModelResponse.Extraction.ERROR,
-            is_correct=None,
+        response.state = State.FAILED
+        response.error = outcome.error[:4000]
+        response.extraction_status = ModelResponse.Extraction.ERROR
+        response.is_correct = None
+    return [
+        Attempt(
+            response_id=response.pk,
+            number=record.number,
+            outcome=record.outcome,
+            http_status=record.http_status,
+            latency_ms=record.latency_ms,
+            prompt_tokens=record.prompt_tokens,
+            completion_tokens=record.completion_tokens,
+            finish_reason=record.finish_reason,
+            error=record.error,
+            worker=WORKER_NAME,
+            started_at=record.started_at,
         )
-    # The claim is ours only if nobody swept it back meanwhile.
-    stored = ModelResponse.objects.filter(
-        pk=response.pk, state=State.IN_PROGRESS, started_at=claimed_at
-    ).update(**fields)
-    if not stored:
-        logger.warning("response %s was reclaimed while in flight; result dropped", response.pk)
-        return False
-    Attempt.objects.bulk_create(
-        [
-            Attempt(
-                response_id=response.pk,
-                number=record.number,
-                outcome=record.outcome,
-                http_status=record.http_status,
-                latency_ms=record.latency_ms,
-                prompt_tokens=record.prompt_tokens,
-                completion_tokens=record.completion_tokens,
-                finish_reason=record.finish_reason,
-                error=record.error,
-                worker=WORKER_NAME,
-                started_at=record.started_at,
-            )
-            for record in outcome.attempts
-        ],
-        ignore_conflicts=True,
-    )
-    return True
+        for record in outcome.attempts
+    ]
+
+
+def _store_all(
+    responses: dict[int, ModelResponse], outcomes: list[JobResult], claimed_at: datetime
+) -> int:
+    """Write outcomes in one transaction and a few statements; return how many were stored.
+
+    A response is written only if it is still IN_PROGRESS under this claim.
+    The rows stay locked until commit, so the sweeper cannot hand one out
+    again between the check and the write.
+    """
+    with transaction.atomic():
+        ours = set(
+            ModelResponse.objects.select_for_update()
+            .filter(id__in=list(responses), state=State.IN_PROGRESS, started_at=claimed_at)
+            .values_list("id", flat=True)
+        )
+        now = timezone.now()
+        finished, attempts, released = [], [], []
+        for outcome in outcomes:
+            if outcome.response_id not in ours:
+                logger.warning(
+                    "response %s was reclaimed while in flight; result dropped",
+                    outcome.response_id,
+                )
+                continue
+            if outcome.skipped:
+                released.append(outcome.response_id)
+                continue
+            response = responses[outcome.response_id]
+            if outcome.result is None and not outcome.attempts:
+                outcome.error = (
+                    f"no attempts left: {response.attempts} made, MODEL_MAX_ATTEMPTS is "
+                    f"{settings.MODEL_MAX_ATTEMPTS}"
+                )
+            attempts.extend(_apply(response, outcome, now))
+            finished.append(response)
+
+        ModelResponse.objects.bulk_update(finished, STORED_FIELDS, batch_size=200)
+        Attempt.objects.bulk_create(attempts, ignore_conflicts=True)
+        ModelResponse.objects.filter(id__in=released).update(state=State.PENDING, started_at=None)
+    return len(finished)
 
 
 def batch_answer(*, run_id: int, response_ids: list[int]) -> int:
@@ -220,7 +269,7 @@ def batch_answer(*, run_id: int, response_ids: list[int]) -> int:
             )
             for response in responses
         ]
-        outcomes, stop_message = asyncio.run(
+        outcomes, stop_message = run_in_worker_loop(
             answer_jobs(
                 _endpoint_config(run.endpoint, run.decoding),
                 jobs,
@@ -230,22 +279,8 @@ def batch_answer(*, run_id: int, response_ids: list[int]) -> int:
             )
         )
 
-    stored = 0
     by_id = {response.pk: response for response in responses}
-    with transaction.atomic():
-        for outcome in outcomes:
-            response = by_id[outcome.response_id]
-            if outcome.skipped:
-                ModelResponse.objects.filter(
-                    pk=response.pk, state=State.IN_PROGRESS, started_at=claimed_at
-                ).update(state=State.PENDING, started_at=None)
-                continue
-            if outcome.result is None and not outcome.attempts:
-                outcome.error = (
-                    f"no attempts left: {response.attempts} made, MODEL_MAX_ATTEMPTS is "
-                    f"{settings.MODEL_MAX_ATTEMPTS}"
-                )
-            stored += _store(response, outcome, claimed_at)
+    stored = _store_all(by_id, outcomes, claimed_at)
 
     logger.info(
         "run %s: stored %s of %s responses in %.0f ms",

@@ -107,6 +107,55 @@ def endpoint_stop_message(endpoint: EndpointConfig, failure: AttemptFailed) -> s
     )
 
 
+# One event loop per worker process, kept between batches together with the
+# clients bound to it, so a batch does not pay for a new TLS context, new
+# HTTP connections and a new Redis pool (about 130 ms of CPU per batch).
+_loop: asyncio.AbstractEventLoop | None = None
+_clients: dict[tuple, tuple[AsyncOpenAI, EndpointLimiter]] = {}
+
+
+def run_in_worker_loop(coroutine):
+    """Run coroutine to completion on this process's persistent event loop."""
+    global _loop
+    if _loop is None or _loop.is_closed():
+        _loop = asyncio.new_event_loop()
+        _clients.clear()
+    return _loop.run_until_complete(coroutine)
+
+
+def _client_and_limiter(
+    endpoint: EndpointConfig, redis_url: str | None
+) -> tuple[AsyncOpenAI, EndpointLimiter]:
+    key = (
+        endpoint.id,
+        endpoint.base_url,
+        endpoint.api_key_env,
+        endpoint.timeout_s,
+        endpoint.max_concurrency,
+        endpoint.requests_per_minute,
+        endpoint.tokens_per_minute,
+        redis_url,
+    )
+    if key not in _clients:
+        limiter = EndpointLimiter(
+            endpoint_id=endpoint.id,
+            max_concurrency=endpoint.max_concurrency,
+            ttl_s=endpoint.timeout_s + LEASE_MARGIN_S,
+            redis_url=redis_url,
+            requests_per_minute=endpoint.requests_per_minute,
+            tokens_per_minute=endpoint.tokens_per_minute,
+        )
+        client = AsyncOpenAI(
+            base_url=endpoint.base_url,
+            api_key=os.environ.get(endpoint.api_key_env or "", "") or "not-needed",
+            max_retries=0,
+            timeout=endpoint.timeout_s,
+            http_client=_http_client(endpoint),
+        )
+        _clients[key] = (client, limiter)
+    return _clients[key]
+
+
 async def answer_jobs(
     endpoint: EndpointConfig,
     jobs: list[Job],
@@ -118,35 +167,17 @@ async def answer_jobs(
     """Answer every job concurrently within the endpoint's limits.
 
     Returns the results in job order and, if the endpoint rejected a request
-    with 400/401/403/404, the message that stops it (else "").
+    with 400/401/403/404, the message that stops it (else ""). Run it with
+    run_in_worker_loop, which keeps the endpoint's client between batches.
     """
-    limiter = EndpointLimiter(
-        endpoint_id=endpoint.id,
-        max_concurrency=endpoint.max_concurrency,
-        ttl_s=endpoint.timeout_s + LEASE_MARGIN_S,
-        redis_url=redis_url,
-        requests_per_minute=endpoint.requests_per_minute,
-        tokens_per_minute=endpoint.tokens_per_minute,
-    )
-    http_client = _http_client(endpoint)
-    client = AsyncOpenAI(
-        base_url=endpoint.base_url,
-        api_key=os.environ.get(endpoint.api_key_env or "", "") or "not-needed",
-        max_retries=0,
-        timeout=endpoint.timeout_s,
-        http_client=http_client,
-    )
+    client, limiter = _client_and_limiter(endpoint, redis_url)
     stop: dict[str, str] = {}
-    try:
-        results = await asyncio.gather(
-            *(
-                _answer_one(endpoint, job, client, limiter, stop, retry_base_s, retry_cap_s)
-                for job in jobs
-            )
+    results = await asyncio.gather(
+        *(
+            _answer_one(endpoint, job, client, limiter, stop, retry_base_s, retry_cap_s)
+            for job in jobs
         )
-    finally:
-        await client.close()
-        await limiter.close()
+    )
     return list(results), stop.get("message", "")
 
 
