@@ -7,7 +7,7 @@ import time
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from medexam.extraction import extract_answer
@@ -185,6 +185,24 @@ def _apply(response: ModelResponse, outcome: JobResult, now: datetime) -> list[A
     ]
 
 
+def _update_rows(responses: list[ModelResponse]) -> None:
+    # One parameterised UPDATE sent with executemany (pipelined by psycopg 3):
+    # bulk_update's CASE expressions cost about 40 ms of CPU per row here.
+    if not responses:
+        return
+    table = ModelResponse._meta.db_table
+    fields = [ModelResponse._meta.get_field(name) for name in STORED_FIELDS]
+    assignments = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
+    sql = f"UPDATE {connection.ops.quote_name(table)} SET {assignments} WHERE id = %s"  # noqa: S608 - names come from the model, values are parameters
+    rows = [
+        [field.get_db_prep_save(getattr(response, field.attname), connection) for field in fields]
+        + [response.pk]
+        for response in responses
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 def _store_all(
     responses: dict[int, ModelResponse], outcomes: list[JobResult], claimed_at: datetime
 ) -> int:
@@ -221,7 +239,7 @@ def _store_all(
             attempts.extend(_apply(response, outcome, now))
             finished.append(response)
 
-        ModelResponse.objects.bulk_update(finished, STORED_FIELDS, batch_size=200)
+        _update_rows(finished)
         Attempt.objects.bulk_create(attempts, ignore_conflicts=True)
         ModelResponse.objects.filter(id__in=released).update(state=State.PENDING, started_at=None)
     return len(finished)
