@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 from django.conf import settings
@@ -142,16 +143,22 @@ def _assert_one_final_row_each(run: EvaluationRun, question_count: int) -> None:
         assert response.attempts == len(numbers)
 
 
-def test_worker_completes_run(openai_server, worker_factory):
-    worker_factory()
+def test_worker_completes_run(openai_server, worker_factory, tmp_path, unused_port):
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    worker_factory(
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), MEDEXAM_WORKER_METRICS_PORT=str(unused_port)
+    )
     run = make_run(make_endpoint(openai_server.base_url), make_questions(20))
 
     run_start(run_id=run.pk)
     _wait_for(lambda: _finished(run), 60, "the run to finish")
+    metrics = httpx.get(f"http://127.0.0.1:{unused_port}/metrics").text
 
     assert run.status == EvaluationRun.Status.COMPLETED
     _assert_one_final_row_each(run, 20)
     assert openai_server.state.served == 20
+    assert 'medexam_model_request_seconds_count{endpoint="mock",outcome="ok"} 20.0' in metrics
 
 
 def test_killed_worker_run_still_completes(openai_server, worker_factory):

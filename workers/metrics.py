@@ -33,3 +33,23 @@ ERRORS = Counter(
     "Failed chat-completion attempts by outcome.",
     ["endpoint", "outcome"],
 )
+
+
+def serve_worker_metrics(port: int) -> None:
+    """Serve this worker host's metrics on port, summed over its pool processes.
+
+    Needs PROMETHEUS_MULTIPROC_DIR, so that the prefork children write their
+    values where the parent process can read them.
+    """
+    import os
+
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        raise RuntimeError(
+            "MEDEXAM_WORKER_METRICS_PORT is set but PROMETHEUS_MULTIPROC_DIR is not; "
+            "set it to an empty directory writable by the worker."
+        )
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    start_http_server(port, registry=registry)

@@ -4,9 +4,11 @@ task delivered twice changes nothing (claims are conditional UPDATEs)."""
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 
 from celery import shared_task
+from celery.signals import worker_init
 from django.conf import settings
 from django.utils import timezone
 
@@ -20,6 +22,16 @@ State = ModelResponse.State
 # configuration, and below the broker's visibility timeout (3600 s).
 BATCH_SOFT_LIMIT_S = 1800
 BATCH_HARD_LIMIT_S = 1900
+
+
+@worker_init.connect
+def _serve_metrics(**_kwargs) -> None:
+    port = os.environ.get("MEDEXAM_WORKER_METRICS_PORT")
+    if port:
+        from workers.metrics import serve_worker_metrics
+
+        serve_worker_metrics(int(port))
+        logger.info("worker metrics served on port %s", port)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
