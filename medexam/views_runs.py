@@ -96,11 +96,11 @@ def run_progress_json(request: HttpRequest, run_id: int) -> JsonResponse:
 def run_action(request: HttpRequest, run_id: str, action: str) -> HttpResponse:
     _require_run_role(request)
     run = get_object_or_404(EvaluationRun, pk=run_id)
-    service, done_message, refused_message = ACTIONS[action]
+    service, done_message, rejected_message = ACTIONS[action]
     if service(run_id=run.pk):
         messages.success(request, done_message)
     else:
-        messages.error(request, refused_message)
+        messages.error(request, rejected_message)
     return redirect("runs:detail", run_id=run.pk)
 
 

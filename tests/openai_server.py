@@ -6,13 +6,14 @@ and not, and GET /v1/models. Each request waits `latency_ms` while holding
 one of `slots` concurrency slots, so requests beyond `slots` queue exactly as
 on a saturated inference server.
 
-The reply names one option letter, chosen deterministically:
-a marker `[answer:X]` in the prompt forces X; otherwise the letter is picked by
-hashing the last user message over the option letters found in it
-(see `choose_letter`). Faults are scripted by a marker `[fault:NAME]` in the
-prompt (every request with that prompt fails), `[fault:NAME*N]` (only the
-first N requests with that prompt fail), or `ServerState.queue_faults` (the
-next requests, whatever their prompt). Fault names are in FAULTS.
+The reply names one option letter, chosen deterministically. A marker
+`[answer:X]` in the prompt forces X. Otherwise `choose_letter` picks the letter
+by hashing the last user message over the option letters found in it.
+
+Faults are scripted by a marker `[fault:NAME]` in the prompt (every request
+with that prompt fails), by `[fault:NAME*N]` (only the first N requests with
+that prompt fail), or by `ServerState.queue_faults` (the next requests,
+whatever their prompt). Fault names are in FAULTS.
 
 GET /stats returns the counters as JSON, so a server started as a separate
 process can be inspected too.

@@ -20,9 +20,9 @@ def format_options(question: Question, option_order: str) -> str:
     letter, so "BCDEA" shows the original B as A.
     """
     order = option_order or question.letters
-    shown = question.letters
+    shown_letters = question.letters
     return "\n".join(
-        f"{shown[i]}. {question.options[original]}" for i, original in enumerate(order)
+        f"{shown_letters[i]}. {question.options[original]}" for i, original in enumerate(order)
     )
 
 
@@ -54,6 +54,8 @@ def map_to_original(letters: str, question: Question, option_order: str) -> str:
     """Translate letters as shown to the model back to the question's own lettering."""
     if not option_order:
         return letters
-    shown = question.letters
-    mapped = {option_order[shown.index(letter)] for letter in letters if letter in shown}
+    shown_letters = question.letters
+    mapped = {
+        option_order[shown_letters.index(letter)] for letter in letters if letter in shown_letters
+    }
     return "".join(sorted(mapped))
