@@ -19,9 +19,14 @@ def _call(*args: str) -> str:
 
 
 @pytest.fixture
-def eager(settings, monkeypatch):
+def eager(settings):
+    # Celery keeps its own copy of an overridden value, so set it back by hand
+    # (monkeypatch.setitem leaves True behind on Celery's Settings mapping).
+    original = app.conf.task_always_eager
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = original
 
 
 @pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.utils import timezone
 from medexam.models import EvaluationRun, ModelResponse
 from medexam.services import runs
 from tests.generation_helpers import make_endpoint, make_questions, make_run
-from workers.tasks import answer_batch, sweep_stale_responses
+from workers.tasks import answer_batch, dispatch_run, sweep_stale_responses
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +139,27 @@ def test_progress_reports_time_left(openai_server):
 
     assert progress.rate_per_s > 0
     assert progress.seconds_left is not None
+
+
+def test_resume_finishes_drained_run(openai_server, finished_calls):
+    run = make_run(make_endpoint(openai_server.base_url), make_questions(2))
+    runs.run_start(run_id=run.pk)
+    answer_batch(run.pk, _ids(run))
+    EvaluationRun.objects.filter(pk=run.pk).update(status=Status.RUNNING)
+    runs.run_pause(run_id=run.pk)
+
+    resumed = runs.run_resume(run_id=run.pk)
+    dispatch_run(run.pk)
+    run.refresh_from_db()
+
+    assert resumed is True
+    assert run.status == Status.COMPLETED
+
+
+def test_majority_vote_over_samples(openai_server):
+    question = make_questions(1, answer="C")[0]
+    run = make_run(make_endpoint(openai_server.base_url), [question], samples_per_question=3)
+    runs.run_start(run_id=run.pk)
+    answer_batch(run.pk, _ids(run))
+
+    assert runs.run_majority_votes(run_id=run.pk) == {question.pk: "C"}

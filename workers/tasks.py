@@ -45,6 +45,12 @@ def dispatch_run(run_id: int) -> int:
         .order_by("id")
         .values_list("id", flat=True)
     )
+    if not ids:
+        # A run resumed after its last response finished has nothing to send.
+        from medexam.services.runs import run_finish_if_done
+
+        run_finish_if_done(run_id=run_id)
+        return 0
     size = settings.MODEL_BATCH_SIZE
     for start in range(0, len(ids), size):
         answer_batch.delay(run_id, ids[start : start + size])

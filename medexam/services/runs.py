@@ -26,6 +26,7 @@ from medexam.models import (
     Question,
 )
 from workers.prompts import rotate_letters
+from workers.voting import majority_vote
 
 logger = logging.getLogger(__name__)
 
@@ -233,9 +234,7 @@ def runs_stop_for_endpoint(*, endpoint_id: int, reason: str) -> list[int]:
     the runs this call stopped.
     """
     with transaction.atomic():
-        Endpoint.objects.filter(pk=endpoint_id, disabled_reason="").update(
-            disabled_reason=reason
-        )
+        Endpoint.objects.filter(pk=endpoint_id, disabled_reason="").update(disabled_reason=reason)
         run_ids = list(
             EvaluationRun.objects.select_for_update()
             .filter(endpoint_id=endpoint_id, status__in=[Status.RUNNING, Status.PAUSED])
@@ -263,6 +262,27 @@ def _on_run_finished(run_id: int) -> None:
     cancelled; read it from the run.
     """
     logger.info("run %s finished; post-run hook called", run_id)
+
+
+def run_majority_votes(*, run_id: int) -> dict[int, str | None]:
+    """Return each question's majority answer over the run's samples (question id -> letters).
+
+    Only responses whose extraction is "ok" vote. A tie, or no such response,
+    gives None.
+    """
+    letters_by_question: dict[int, list[str]] = {}
+    rows = ModelResponse.objects.filter(
+        run_id=run_id, extraction_status=ModelResponse.Extraction.OK
+    ).values_list("question_id", "extracted_letters")
+    for question_id in ModelResponse.objects.filter(run_id=run_id).values_list(
+        "question_id", flat=True
+    ):
+        letters_by_question.setdefault(question_id, [])
+    for question_id, letters in rows:
+        letters_by_question[question_id].append(letters)
+    return {
+        question_id: majority_vote(answers) for question_id, answers in letters_by_question.items()
+    }
 
 
 @dataclass(frozen=True)
