@@ -7,7 +7,7 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # Two workers per core plus one is gunicorn's usual starting point for sync workers.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
-# Exports and agreement pages can take a while; model calls never run in the web process.
+# Exports and agreement pages can take a while. Model calls never run in the web process.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
 keepalive = 5
