@@ -16,13 +16,13 @@ from medexam.scoring import score_letters
 from workers.baselines import answer_baseline
 from workers.client import CallResult
 from workers.generation import (
-    WORKER_NAME,
     AttemptRecord,
     EndpointConfig,
     Job,
     JobResult,
     answer_jobs,
     run_in_worker_loop,
+    worker_name,
 )
 from workers.prompts import build_messages, map_to_original
 from workers.reasoning import split_reasoning
@@ -178,7 +178,7 @@ def _apply(response: ModelResponse, outcome: JobResult, now: datetime) -> list[A
             completion_tokens=record.completion_tokens,
             finish_reason=record.finish_reason,
             error=record.error,
-            worker=WORKER_NAME,
+            worker=worker_name(),
             started_at=record.started_at,
         )
         for record in outcome.attempts

@@ -11,7 +11,9 @@ from openai import AsyncOpenAI
 
 from medexam.models import Attempt
 
-# HTTP statuses that mean the endpoint is misconfigured: retrying cannot help.
+# HTTP statuses that mean the endpoint is misconfigured, so retrying cannot help.
+# NOTE: a 400 caused by one request alone (a prompt over the context length)
+# also stops the endpoint and its runs.
 ENDPOINT_FATAL_STATUSES = (400, 401, 403, 404)
 
 # A Retry-After longer than this is treated as this, so one response cannot

@@ -28,7 +28,11 @@ from workers.limits import EndpointLimiter
 
 logger = logging.getLogger(__name__)
 
-WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+
+def worker_name() -> str:
+    """Return "host:pid" of this process, read at call time because prefork forks."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
 
 # Extra seconds a concurrency lease outlives the request timeout, so a lease
 # of a live request never expires while a killed worker's leases do.

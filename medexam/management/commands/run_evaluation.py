@@ -144,7 +144,7 @@ class Command(BaseCommand):
                 self.stdout.write("")
                 return
             # Eager mode (no broker) has already done the work inside run_start.
-            time.sleep(0 if settings.CELERY_TASK_ALWAYS_EAGER else 1)
+            time.sleep(0.2 if settings.CELERY_TASK_ALWAYS_EAGER else 1)
 
     def _summarise(self, run_id: int) -> None:
         run = EvaluationRun.objects.get(pk=run_id)
