@@ -254,3 +254,17 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
     },
 }
+
+# Generation: retry back-off (exponential with jitter), responses per batch
+# task, and how long a response may stay in progress before the sweeper
+# assumes its worker died and hands it out again.
+MODEL_RETRY_BASE_S = env_float("MEDEXAM_MODEL_RETRY_BASE_S", 1.0)
+MODEL_RETRY_CAP_S = env_float("MEDEXAM_MODEL_RETRY_CAP_S", 60.0)
+MODEL_BATCH_SIZE = env_int("MEDEXAM_MODEL_BATCH_SIZE", 32, minimum=1)
+MODEL_STALE_AFTER_S = env_int("MEDEXAM_MODEL_STALE_AFTER_S", 2000, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-responses": {
+        "task": "workers.tasks.sweep_stale_responses",
+        "schedule": env_float("MEDEXAM_SWEEP_INTERVAL_S", 60.0),
+    },
+}

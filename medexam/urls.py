@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from medexam import views
+from medexam import views, views_ops
 from medexam.api_leaderboard import LeaderboardAPIView
 from medexam.login_throttle import ThrottledLoginView
 
@@ -16,4 +16,8 @@ urlpatterns = [
     path("leaderboard/", include("medexam.urls_leaderboard")),
     path("api/leaderboard/", LeaderboardAPIView.as_view(), name="api-leaderboard"),
     path("", include("medexam.urls_datasets")),
+    path("runs/", include("medexam.views_runs")),
+    path("healthz", views_ops.healthz, name="healthz"),
+    path("readyz", views_ops.readyz, name="readyz"),
+    path("metrics", views_ops.metrics, name="metrics"),
 ]

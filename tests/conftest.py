@@ -33,3 +33,36 @@ def make_user(django_user_model):
         )
 
     return _make
+
+
+@pytest.fixture
+def openai_server():
+    """A loopback OpenAI-compatible server (tests.openai_server) with no latency."""
+    from tests.openai_server import serve
+
+    with serve() as server:
+        yield server
+
+
+@pytest.fixture
+def unused_port():
+    """A loopback port this test bound and released, so connecting to it is refused."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def plain_http(settings):
+    """Serve pages over plain HTTP with static files from the apps, as the embedded default does.
+
+    With DATABASE_URL set, settings choose HTTPS and the collected-static
+    manifest, which a test run has not built.
+    """
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
