@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from medexam.classification import load_rules, questions_suggest_specialty, suggest_specialty
 from medexam.models import Question, Specialty
 from medexam.models.questions import compute_content_hash
+from tests.shared_data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "xmedbench-zh" / "test"
+DATA = SHARED_DATA / "xmedbench-zh" / "test"
 
 # A phrase that locates a real stem, and the specialty a physician gives that stem.
 HAND_LABELLED = [

@@ -1,7 +1,6 @@
 """Import service on real PostgreSQL: every layout, atomicity, re-import, duplicates."""
 
 import json
-from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
@@ -10,8 +9,9 @@ from medexam.importers import ReaderOptions
 from medexam.importers.validate import Defaults
 from medexam.models import ImportJob, Question
 from medexam.services.imports import import_job_create, import_job_execute
+from tests.shared_data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+DATA = SHARED_DATA
 XMEDBENCH_CMB = DATA / "xmedbench-zh" / "test" / "cmb-single.jsonl"
 CMB_LABELS = DATA / "cmb" / "CMB-test-choice-answer.json"
 
