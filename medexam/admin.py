@@ -28,6 +28,7 @@ from medexam.models import (
     Question,
     QuestionChange,
     Specialty,
+    ValidityRuleSet,
 )
 from medexam.services.endpoints import endpoint_test_connection
 from medexam.services.imports import import_job_create, import_job_enqueue
@@ -334,6 +335,17 @@ class ImportUploadForm(forms.Form):
     specialty = forms.CharField(label=_("default specialty code"), required=False)
     level = forms.CharField(label=_("default level code"), required=False)
     source = forms.CharField(label=_("source"), required=False)
+
+
+@admin.register(ValidityRuleSet)
+class ValidityRuleSetAdmin(admin.ModelAdmin):
+    list_display = ["name", "min_reviews", "min_item_agreement", "min_flag_share", "created_at"]
+    readonly_fields = ["created_by", "created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(ImportJob)

@@ -11,5 +11,6 @@ register = template.Library()
 
 
 @register.filter(name="has_role")
-def has_role_filter(user: AbstractBaseUser | AnonymousUser, role: str) -> bool:
-    return roles.has_role(user, role)
+def has_role_filter(user: AbstractBaseUser | AnonymousUser, role_names: str) -> bool:
+    """Return True if user holds any of the comma-separated roles, e.g. "curator,coordinator"."""
+    return roles.has_role(user, *role_names.split(","))

@@ -1,0 +1,30 @@
+import pytest
+from django.test import override_settings
+
+from medexam.models import ValidityRuleSet
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=False)
+def test_not_found_page_chinese_with_header(client, make_user):
+    client.force_login(make_user("plain-user"))
+    response = client.get("/no-such-page/")
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert "页面不存在" in page
+    assert 'class="site-header"' in page
+
+
+@pytest.mark.django_db
+def test_forbidden_page_chinese(client, make_user):
+    client.force_login(make_user("no-role-user"))
+    response = client.get("/review/coordinate/")
+    assert response.status_code == 403
+    assert "无权访问" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_default_validity_rule_set_exists():
+    rule_set = ValidityRuleSet.objects.get(name="default")
+    assert rule_set.min_reviews == 3
+    assert rule_set.flag_actions["ambiguous"] == "exclude"
