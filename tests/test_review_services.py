@@ -141,6 +141,21 @@ def test_claim_never_same_response_twice(make_user):
     assert services.assignment_claim_next(reviewer=reviewer) is None
 
 
+def test_claim_prefers_started_responses(make_user):
+    run = build.run(reviews_per_response=3)
+    for _ in range(8):
+        build.response(run, build.question())
+    services.assignments_create_for_run(run_id=run.pk)
+    first_reviewer = build.reviewer(make_user, "first")
+    second_reviewer = build.reviewer(make_user, "second")
+
+    first = services.assignment_claim_next(reviewer=first_reviewer)
+    _submit(first, first_reviewer)
+    second = services.assignment_claim_next(reviewer=second_reviewer)
+
+    assert second.response_id == first.response_id
+
+
 def test_claim_takes_expired_lease(make_user):
     run = build.run(reviews_per_response=1)
     build.response(run, build.question())
