@@ -127,3 +127,21 @@ def test_refused_connection_writes_nothing(unused_port):
 def test_unknown_model_named():
     with pytest.raises(CommandError, match="ghost"):
         _call("run_evaluation", "--model", "ghost")
+
+
+@pytest.mark.django_db
+def test_add_model_warns_without_v1():
+    err = io.StringIO()
+    call_command(
+        "add_model",
+        "--name",
+        "no-v1",
+        "--base-url",
+        "http://127.0.0.1:8001",
+        "--served-model-id",
+        "qwen",
+        stdout=io.StringIO(),
+        stderr=err,
+    )
+    assert "/v1" in err.getvalue()
+    assert Endpoint.objects.filter(name="no-v1").exists()

@@ -86,3 +86,14 @@ class Command(BaseCommand):
                 % {"verb": verb, "name": model.name, "endpoint": endpoint.pk}
             )
         )
+        if baseline is None and not options["base_url"].rstrip("/").endswith("/v1"):
+            self.stderr.write(
+                self.style.WARNING(
+                    _(
+                        "The base URL %(url)s does not end in /v1. vLLM, SGLang, TGI and Ollama "
+                        "serve the OpenAI API under /v1: add it, unless your provider documents "
+                        "another path."
+                    )
+                    % {"url": options["base_url"]}
+                )
+            )
