@@ -101,7 +101,7 @@ def test_validation_loop_on_real_questions(
     reviewers = []
     for name in ("doctor-a", "doctor-b", "doctor-c"):
         user = make_user(name)
-        user.groups.add(Group.objects.get(name=roles.REVIEWER))
+        user.groups.add(Group.objects.get_or_create(name=roles.REVIEWER)[0])
         reviewer = Reviewer.objects.create(user=user, is_general=True)
         reviewer.specialties.set(Specialty.objects.all())
         reviewers.append(user)

@@ -25,6 +25,6 @@ def test_forbidden_page_chinese(client, make_user):
 
 @pytest.mark.django_db
 def test_default_validity_rule_set_exists():
-    rule_set = ValidityRuleSet.objects.get(name="default")
+    rule_set = ValidityRuleSet.objects.get(name="standard")
     assert rule_set.min_reviews == 3
     assert rule_set.flag_actions["ambiguous"] == "exclude"

@@ -8,7 +8,7 @@ question is excluded. Coordinators add stricter sets in the admin.
 
 from django.db import migrations
 
-DEFAULT_NAME = "default"
+DEFAULT_NAME = "standard"
 
 
 def create_default(apps, schema_editor):
