@@ -215,58 +215,6 @@ class QuestionChangeAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def get_urls(self) -> list[URLPattern]:
-        upload = path(
-            "upload/",
-            self.admin_site.admin_view(self.upload_view),
-            name="medexam_importjob_upload",
-        )
-        return [upload, *super().get_urls()]
-
-    def upload_view(self, request: HttpRequest) -> HttpResponse:
-        """Save an uploaded question file and queue its import (run inline without a broker)."""
-        if not self.has_view_permission(request) or not request.user.has_perm(
-            "medexam.add_question"
-        ):
-            return redirect("admin:index")
-        form = ImportUploadForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            folder = Path(settings.MEDIA_ROOT) / "imports"
-            folder.mkdir(parents=True, exist_ok=True)
-            # A random prefix keeps two uploads of one file name apart.
-            target = folder / f"{uuid.uuid4().hex}{Path(upload.name).suffix.lower()}"
-            with target.open("wb") as handle:
-                for chunk in upload.chunks():
-                    handle.write(chunk)
-            data = form.cleaned_data
-            try:
-                job = import_job_create(
-                    path=target,
-                    file_format=data["file_format"],
-                    dry_run=data["dry_run"],
-                    reader_options=ReaderOptions(
-                        encoding=data["encoding"].strip(),
-                        columns=data["columns"].split(",") if data["columns"] else [],
-                    ),
-                    defaults=Defaults(
-                        specialty=data["specialty"].strip(),
-                        level=data["level"].strip(),
-                        source=data["source"].strip() or Path(upload.name).stem,
-                    ),
-                    user_id=request.user.pk,
-                )
-            except ValueError as exc:
-                form.add_error("file_format", str(exc))
-            else:
-                import_job_enqueue(job_id=job.pk)
-                self.message_user(
-                    request, _("Import job %(id)s queued.") % {"id": job.pk}, messages.SUCCESS
-                )
-                return redirect(reverse("admin:medexam_importjob_change", args=[job.pk]))
-        context = {**self.admin_site.each_context(request), "form": form, "opts": self.opts}
-        return TemplateResponse(request, "admin/medexam/importjob/upload.html", context)
-
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
