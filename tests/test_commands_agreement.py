@@ -98,7 +98,17 @@ def test_export_dataset_create_parquet(tmp_path):
         make_review(response, reviewer, "correct")
     ValidityRuleSet.objects.create(name="default")
     path = tmp_path / "cmb.parquet"
-    run_command("export_dataset", "--format", "parquet", "--output", str(path), "--create", "cmb")
+    run_command(
+        "export_dataset",
+        "--format",
+        "parquet",
+        "--output",
+        str(path),
+        "--create",
+        "cmb",
+        "--rule-set",
+        "default",
+    )
     assert DatasetVersion.objects.get(name="cmb").item_count == 1
     assert pq.read_table(path).num_rows == 1
 
