@@ -1,4 +1,4 @@
-"""What validation changes on the leaderboard: accuracy on all items against validated items."""
+"""Leaderboard impact of validation: accuracy on all items against accuracy on validated items."""
 
 from __future__ import annotations
 

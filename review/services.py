@@ -162,8 +162,8 @@ def assignment_claim_next(*, reviewer: Reviewer, now: datetime | None = None) ->
     # up dead index entries there and make every reviewer wait on the same rows.
     pivot = random.randint(0, _SHUFFLE_KEY_MAX)
     open_slots = candidates.filter(status=Assignment.Status.OPEN)
-    # Responses another reviewer already holds or judged come first, so that
-    # even a small pilot yields items with several reviews for agreement.
+    # Responses another reviewer has already claimed or judged come first, so
+    # that even a small pilot yields items with several reviews for agreement.
     started = Assignment.objects.filter(response_id=OuterRef("response_id")).exclude(
         status=Assignment.Status.OPEN
     )

@@ -66,3 +66,16 @@ def plain_http(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture
+def eager(settings):
+    """Run Celery tasks in the calling process for this test."""
+    from medexam.celery import app
+
+    # Celery keeps its own copy of an overridden value, so set it back by hand.
+    original = app.conf.task_always_eager
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = original

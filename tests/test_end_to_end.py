@@ -16,7 +16,6 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from medexam import roles
-from medexam.celery import app
 from medexam.models import ModelResponse, Question, Specialty
 from review.models import Assignment, Review, Reviewer
 from tests.shared_data import SHARED_DATA
@@ -33,13 +32,6 @@ def _call(*args: str) -> str:
     return out.getvalue()
 
 
-@pytest.fixture
-def eager(settings):
-    original = app.conf.task_always_eager
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = original
 
 
 def _review_everything(client, user) -> int:

@@ -7,7 +7,6 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from medexam.celery import app
 from medexam.models import Endpoint, EvaluationRun, LanguageModel
 from tests.generation_helpers import make_questions
 
@@ -18,15 +17,6 @@ def _call(*args: str) -> str:
     return out.getvalue()
 
 
-@pytest.fixture
-def eager(settings):
-    # Celery keeps its own copy of an overridden value, so set it back by hand
-    # (monkeypatch.setitem leaves True behind on Celery's Settings mapping).
-    original = app.conf.task_always_eager
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = original
 
 
 @pytest.mark.django_db

@@ -38,7 +38,7 @@ class RowError:
 
 @dataclass
 class ReaderOptions:
-    """What the user told the importer about the file (command-line options)."""
+    """Reader settings the user gave for the file (command-line options)."""
 
     encoding: str = ""
     columns: list[str] = field(default_factory=list)
