@@ -13,12 +13,19 @@ def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session")
+def _empty_static_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("staticfiles")
+
+
 @pytest.fixture(autouse=True)
-def _plain_http_and_static(settings):
+def _plain_http_and_static(settings, _empty_static_root):
     # With DATABASE_URL set the settings are production's: HTTPS redirects and
     # hashed static files that only exist after collectstatic. The test client
-    # speaks plain HTTP and serves static files from the apps.
+    # speaks plain HTTP and serves static files from the apps; an empty
+    # STATIC_ROOT keeps WhiteNoise from warning that the directory is missing.
     settings.SECURE_SSL_REDIRECT = False
+    settings.STATIC_ROOT = str(_empty_static_root)
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
