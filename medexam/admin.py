@@ -299,10 +299,10 @@ class ValidityRuleSetAdmin(admin.ModelAdmin):
 
 @admin.register(DatasetVersion)
 class DatasetVersionAdmin(admin.ModelAdmin):
-    """Read-only view of dataset versions; they are requested on the datasets page.
+    """Read-only view of dataset versions, which are requested on the datasets page.
 
     A version that is not published (pending, building or failed) may be
-    deleted one at a time; a published version may not be changed or deleted.
+    deleted one at a time. A published version may not be changed or deleted.
     """
 
     list_display = ["__str__", "status", "item_count", "content_hash", "created_by", "created_at"]

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
@@ -58,8 +59,10 @@ FLAT_COLUMNS = (
 )
 BATCH_SIZE = 5000
 
-# A spreadsheet treats a cell that starts with one of these as a formula.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet treats a cell that starts with one of these as a formula. A
+# cell that starts with apostrophes followed by one of them is escaped too, so
+# the importer can remove exactly one apostrophe (importers.tabular.unescape_formula).
+_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
 
 
 def iter_jsonl(records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
@@ -105,7 +108,7 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
 
 def excel_safe(value: Any) -> Any:
     """Prefix a text cell that a spreadsheet would run as a formula with an apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
+    if isinstance(value, str) and _FORMULA.match(value):
         return "'" + value
     return value
 

@@ -189,8 +189,8 @@ def _percentile_interval(
 def _squared_differences(domain: np.ndarray, totals: np.ndarray, level: Level) -> np.ndarray:
     """Krippendorff's squared difference delta^2 between every two values of the domain.
 
-    totals holds n_c, the number of pairable values equal to each domain value,
-    which the ordinal metric needs: it measures distance in ranks, not in values.
+    totals contains n_c, the number of pairable values equal to each domain
+    value. The ordinal metric needs them because it measures distance in ranks.
     """
     c = domain[:, None]
     k = domain[None, :]
@@ -227,7 +227,11 @@ def coincidences(counts: np.ndarray) -> np.ndarray:
 def pairs_bootstrap(
     counts: np.ndarray, domain: np.ndarray, level: Level, samples: int, seed: int
 ) -> np.ndarray:
-    """Draw alpha estimates by resampling pairable values (Hayes and Krippendorff, 2007).
+    """Draw alpha estimates by resampling pairable values.
+
+    The method is from Hayes and Krippendorff (2007), "Answering the call for a
+    standard reliability measure for coding data", Communication Methods and
+    Measures 1(1):77-89.
 
     Each resample draws M pairs of values with replacement, where M is the
     number of pairs that can be formed within units (sum of m_u(m_u - 1) / 2).
@@ -236,6 +240,9 @@ def pairs_bootstrap(
     rated it. The mean squared difference of the drawn pairs is the resample's
     observed disagreement; the expected disagreement stays that of the data.
     Returns an empty array when alpha is undefined on the data.
+
+    NOTE: no output of Hayes's KALPHA macro was at hand to compare with, so
+    the tests check the centring on alpha and the interval, not published limits.
     """
     coincidence = coincidences(counts)
     n = coincidence.sum()
