@@ -336,3 +336,23 @@ def test_datasheet_states_scope_and_resampling(reviewed_bank):
     assert "reviews of this version's items only" in text
     assert "pairs of values within units (Hayes and Krippendorff 2007)" in text
     assert "every stored review" not in text
+
+
+def test_unreachable_broker_fails_version(reviewed_bank, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from medexam.services.datasets import _enqueue_build
+    from medexam.tasks import build_dataset_version_task
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(build_dataset_version_task, "delay", refuse)
+    version = dataset_version_request(
+        name="cmb", rule_set_id=reviewed_bank["rule_set"].id, enqueue=False
+    )
+    with pytest.raises(ValueError, match="could not be reached"):
+        _enqueue_build(version.pk)
+    version.refresh_from_db()
+    assert version.status == DatasetVersion.Status.FAILED
+    assert "check that Redis is running" in version.error_message

@@ -11,7 +11,7 @@ from django.db import connection
 
 from medexam import roles
 from medexam.models import DatasetItem, DatasetVersion, ValidityRuleSet
-from medexam.services.datasets import dataset_version_request
+from medexam.services.datasets import ALL_BUILDS_KEY, BUILD_LOCK_CLASS, dataset_version_request
 from tests.review_data import make_question, make_response, make_review, make_reviewers, make_run
 
 pytestmark = [
@@ -112,3 +112,20 @@ def test_worker_records_failure_reason(celery_worker_process):
     assert version.status == DatasetVersion.Status.FAILED
     assert "invalid action 'drop'" in version.error_message
     assert not DatasetItem.objects.filter(dataset=version).exists()
+
+
+def test_worker_waits_for_running_build(celery_worker_process):
+    rule_set = _bank(2)
+    # Another session stands in for a worker that is building some other version.
+    other = connection.copy()
+    with other.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [BUILD_LOCK_CLASS, ALL_BUILDS_KEY])
+    try:
+        version = dataset_version_request(name="cmb", rule_set_id=rule_set.id, bootstrap_samples=0)
+        time.sleep(3)
+        assert DatasetVersion.objects.get(pk=version.pk).status == DatasetVersion.Status.PENDING
+    finally:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [BUILD_LOCK_CLASS, ALL_BUILDS_KEY])
+        other.close()
+    assert _wait_finished(version.pk).status == DatasetVersion.Status.PUBLISHED

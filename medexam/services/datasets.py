@@ -21,6 +21,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from medexam.models import DatasetItem, DatasetVersion, Question, ValidityRuleSet
 from review import agreement
@@ -30,9 +31,11 @@ from review.validity import Rules, adjudicated_keys, validity_apply
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 2000
-# First key of the PostgreSQL advisory lock that guards a version's build; the
-# second key is the version id.
+# First key of the PostgreSQL advisory locks that guard version builds. The
+# second key is the version id, or ALL_BUILDS_KEY (no version has id 0) for the
+# lock that lets one build run at a time.
 BUILD_LOCK_CLASS = 4207
+ALL_BUILDS_KEY = 0
 
 
 def record_for(
@@ -176,7 +179,7 @@ def dataset_version_request(
 
     With enqueue, a Celery worker builds it (build_dataset_version_task) once
     the current transaction commits. Raises ValueError on a blank name, an
-    unknown resampling or an invalid rule set.
+    unknown resampling, an invalid rule set or an unreachable broker.
     """
     name = name.strip()
     if not name:
@@ -200,10 +203,24 @@ def dataset_version_request(
         "dataset version requested id=%s name=%s version=%s", version.pk, name, version.version
     )
     if enqueue:
-        from medexam.tasks import build_dataset_version_task
-
-        transaction.on_commit(lambda: build_dataset_version_task.delay(version.pk))
+        transaction.on_commit(lambda: _enqueue_build(version.pk))
     return version
+
+
+def _enqueue_build(version_id: int) -> None:
+    """Send the build task; if the broker is unreachable, fail the version and raise ValueError."""
+    from medexam.tasks import build_dataset_version_task
+
+    try:
+        build_dataset_version_task.delay(version_id)
+    except KombuOperationalError as exc:
+        logger.error("dataset version %s not queued, broker unreachable: %s", version_id, exc)
+        reason = (
+            f"The task broker could not be reached ({exc}); "
+            "check that Redis is running, then request the version again."
+        )
+        _record_failure(version_id, reason)
+        raise ValueError(reason) from exc
 
 
 def dataset_version_create(
@@ -247,11 +264,15 @@ def _rules_snapshot(rule_set: ValidityRuleSet, validated_only: bool) -> dict[str
 
 @contextmanager
 def _build_lock(version_id: int) -> Iterator[bool]:
-    """Hold a PostgreSQL session lock on one version's build; yield whether it was acquired.
+    """Hold PostgreSQL session locks on one version's build; yield whether it was acquired.
 
-    The lock ends with the worker's database session, so a build whose worker
-    died can be taken over by the redelivered task. Other databases (the
-    embedded SQLite default runs tasks in-process) get no lock.
+    The version's own lock is only tried, so a second delivery of the same
+    task returns at once. A shared lock then makes builds of different
+    versions wait for each other, because each build rewrites every
+    question's validity under its own rule set before freezing the items.
+    The locks end with the worker's database session, so a build whose
+    worker died can be taken over by the redelivered task. Other databases
+    (the embedded SQLite default runs tasks in-process) get no lock.
     """
     if connection.vendor != "postgresql":
         yield True
@@ -259,19 +280,29 @@ def _build_lock(version_id: int) -> Iterator[bool]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [BUILD_LOCK_CLASS, version_id])
         acquired = bool(cursor.fetchone()[0])
+    if not acquired:
+        yield False
+        return
     try:
-        yield acquired
-    finally:
-        if acquired:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [BUILD_LOCK_CLASS, ALL_BUILDS_KEY])
+        try:
+            yield True
+        finally:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [BUILD_LOCK_CLASS, version_id])
+                cursor.execute(
+                    "SELECT pg_advisory_unlock(%s, %s)", [BUILD_LOCK_CLASS, ALL_BUILDS_KEY]
+                )
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [BUILD_LOCK_CLASS, version_id])
 
 
 def dataset_version_build(*, version_id: int) -> DatasetVersion | None:
     """Build a pending version: apply its rule set, freeze the items, publish it.
 
     Safe to run twice: a published or failed version is left as it is, and a
-    build that another process holds is skipped (returns None). A version
+    build that another process has locked is skipped (returns None). A version
     left in "building" by a worker that died is rebuilt from scratch. On an
     error the partial items are deleted and the version is marked failed with
     the reason. A ValueError (invalid rules or data) ends there, and any other
