@@ -151,7 +151,12 @@ class Command(BaseCommand):
         bootstrap = next(iter(sections.values()), {}).get("bootstrap")
         if bootstrap:
             message = _("95%% intervals: %(samples)d resamples of %(resampling)s, seed %(seed)d")
-            self.stdout.write(message % bootstrap)
+            labels = {
+                "units": _("units"),
+                "pairs": _("pairable values (Hayes and Krippendorff)"),
+            }
+            resampling = labels.get(bootstrap["resampling"], bootstrap["resampling"])
+            self.stdout.write(message % {**bootstrap, "resampling": resampling})
         for name, figures in sections.items():
             self.stdout.write(f"  {name}: {_format_figures(figures)}")
         for key, group in (report.get("groups") or {}).items():
