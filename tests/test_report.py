@@ -39,7 +39,7 @@ def test_report_contents(report_dir):
     assert len(pairs) == 1 + 6
 
     tex = (report_dir / "specialty_level.tex").read_text(encoding="utf-8")
-    assert r"ci\_low" in tex
+    assert r"95\% CI low" in tex
 
     summary = json.loads((report_dir / "statistics.json").read_text(encoding="utf-8"))
     assert summary["spearman_total_params"]["n_models"] == 4
