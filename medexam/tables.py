@@ -228,7 +228,7 @@ def _headers() -> dict[str, str]:
     }
     for status, label in statuses.items():
         headers[status] = label
-        headers[f"{status}_rate"] = _("%(status)s (%%)") % {"status": label}
+        headers[f"{status}_rate"] = _("%(name)s (%%)") % {"name": label}
     return headers
 
 
@@ -243,7 +243,7 @@ def human_frame(frame: pd.DataFrame, board: Leaderboard, *, language: str) -> pd
     def header(key: str) -> str:
         prefix, _sep, code = str(key).partition(":")
         if prefix in ("specialty", "level") and code:
-            return names.get(code, code) + " (%)"
+            return _("%(name)s (%%)") % {"name": names.get(code, code)}
         return headers.get(str(key), str(key))
 
     human = frame.copy()
@@ -288,29 +288,52 @@ def latex_escape(text: str) -> str:
 
 _LATEX_ESCAPES = str.maketrans(_LATEX_SPECIAL)
 
-LATEX_PACKAGES = r"\usepackage{booktabs}"
+LATEX_PACKAGES = r"\usepackage{booktabs,graphicx,longtable}"
+
+# Tables with more rows than this become a longtable, which breaks across pages.
+LATEX_LONG_ROWS = 30
 
 
 def to_latex(frame: pd.DataFrame, *, caption: str = "") -> str:
     """Render a frame as a booktabs LaTeX table, every header and cell escaped.
 
-    The table is a fragment for \\input. It needs booktabs, and Chinese text
-    needs ctex (or xeCJK) under XeLaTeX or LuaLaTeX; latex_document() wraps
-    fragments in a document that loads both.
+    The table is a fragment for \\input. It needs booktabs, graphicx and
+    longtable, and Chinese text needs ctex (or xeCJK) under XeLaTeX or
+    LuaLaTeX; latex_document() wraps fragments in a document that loads them.
+    A table wider than the text is scaled down to fit. A table of more than
+    LATEX_LONG_ROWS rows is a longtable instead, which is never scaled.
     """
     columns = "l" * len(frame.columns)
+    header = " & ".join(latex_escape(str(c)) for c in frame.columns) + r" \\"
+    body = [
+        " & ".join(latex_escape(_plain(v)) for v in values) + r" \\"
+        for values in frame.itertuples(index=False)
+    ]
+    note = "% Needs " + LATEX_PACKAGES + "; Chinese text needs ctex or xeCJK (XeLaTeX or LuaLaTeX)."
+
+    if len(body) > LATEX_LONG_ROWS:
+        lines = [note, rf"\begin{{longtable}}{{{columns}}}"]
+        if caption:
+            lines.append(rf"\caption{{{latex_escape(caption)}}} \\")
+        lines += [r"\toprule", header, r"\midrule", r"\endhead", r"\bottomrule", r"\endfoot"]
+        lines += body
+        lines.append(r"\end{longtable}")
+        return "\n".join(lines) + "\n"
+
     lines = [
-        "% Needs " + LATEX_PACKAGES + "; Chinese text needs ctex or xeCJK (XeLaTeX or LuaLaTeX).",
+        note,
         r"\begin{table}[htbp]",
         r"\centering",
+        # \width is the table's natural width inside \resizebox.
+        r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%",
         rf"\begin{{tabular}}{{{columns}}}",
         r"\toprule",
+        header,
+        r"\midrule",
+        *body,
+        r"\bottomrule",
+        r"\end{tabular}}",
     ]
-    lines.append(" & ".join(latex_escape(str(c)) for c in frame.columns) + r" \\")
-    lines.append(r"\midrule")
-    for values in frame.itertuples(index=False):
-        lines.append(" & ".join(latex_escape(_plain(v)) for v in values) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
     if caption:
         lines.append(rf"\caption{{{latex_escape(caption)}}}")
     lines.append(r"\end{table}")

@@ -64,9 +64,7 @@ def questions(db):
     ],
 )
 def test_exclusion_reason_table(state, attempts, configuration, expected):
-    assert (
-        exclusion_reason(state=state, attempts=attempts, configuration=configuration) == expected
-    )
+    assert exclusion_reason(state=state, attempts=attempts, configuration=configuration) == expected
 
 
 @pytest.mark.parametrize("http_status", [400, 401, 403, 404])

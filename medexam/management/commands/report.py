@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from medexam import figures, tables
@@ -69,15 +70,17 @@ class Command(BaseCommand):
         board = leaderboard_compute(items=items, scope=scope)
         if not board.rows:
             raise CommandError(
-                _("No counted model responses to report; run an evaluation first.")
-                + self.exclusion_text(board)
+                _join(
+                    _("No counted model responses to report; run an evaluation first."),
+                    self.exclusion_text(board),
+                )
             )
 
         with translation.override(language):
             written = self.write_tables(board, directory, language)
             written += self.write_figures(board, directory, language)
             written += self.write_statistics(board, directory)
-            summary = [self.scope_text(board), self.exclusion_text(board).strip()]
+            summary = [self.scope_text(board), self.exclusion_text(board)]
             summary.append(self.missing_params_text(board))
             summary.append(
                 _("Wrote %(count)d files to %(path)s.") % {"count": len(written), "path": directory}
@@ -101,8 +104,7 @@ class Command(BaseCommand):
         if not sum(board.excluded.values()):
             return ""
         text = (
-            " "
-            + _(
+            _(
                 "Left out: %(configuration)d responses that failed for endpoint configuration "
                 "(HTTP 400/401/403/404), %(not_sent)d never sent, %(unfinished)d unfinished."
             )
@@ -110,7 +112,7 @@ class Command(BaseCommand):
         )
         if board.excluded_models:
             names = ", ".join(model.name for model in board.excluded_models)
-            text += " " + _("Not ranked, no counted response: %(names)s.") % {"names": names}
+            text = _join(text, _("Not ranked, no counted response: %(names)s.") % {"names": names})
         return text
 
     def missing_params_text(self, board: Leaderboard) -> str:
@@ -194,7 +196,7 @@ class Command(BaseCommand):
         lines = [
             "# " + _("Size, architecture and accuracy"),
             "",
-            self.scope_text(board) + self.exclusion_text(board),
+            _join(self.scope_text(board), self.exclusion_text(board)),
             "",
             _correlation_line(_("Total parameters"), correlations.total),
             _correlation_line(_("Active parameters"), correlations.active),
@@ -242,22 +244,24 @@ def _correlation_line(label: str, value: Correlation) -> str:
     )
     # Resampling a handful of models yields few distinct resamples, so the
     # percentile interval is too narrow to trust; say so beside the number.
-    caution = " " + _("Few models: the interval is unreliable.") if value.n < 10 else ""
-    return (
-        "- "
-        + _(
-            "%(label)s: Spearman rho = %(rho).3f (95%% bootstrap CI %(interval)s), "
-            "p %(p)s, n = %(n)d models."
-        )
-        % {
-            "label": label,
-            "rho": value.rho,
-            "interval": interval,
-            "p": _p_text(value.p_value),
-            "n": value.n,
-        }
-        + caution
-    )
+    caution = _("Few models: the interval is unreliable.") if value.n < 10 else ""
+    sentence = _(
+        "%(label)s: Spearman rho = %(rho).3f (95%% bootstrap CI %(interval)s), "
+        "p %(p)s, n = %(n)d models."
+    ) % {
+        "label": label,
+        "rho": value.rho,
+        "interval": interval,
+        "p": _p_text(value.p_value),
+        "n": value.n,
+    }
+    return "- " + _join(sentence, caution)
+
+
+def _join(*sentences: str) -> str:
+    """Join sentences as the active language does: Chinese puts no space between them."""
+    separator = "" if (get_language() or "").startswith("zh") else " "
+    return separator.join(sentence for sentence in sentences if sentence)
 
 
 def _p_text(p_value: float | None) -> str:
