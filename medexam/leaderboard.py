@@ -391,7 +391,7 @@ def _combine_outcomes(
         for question_id, samples in plain.get(model_id, {}).items():
             per_question[question_id] = majority_vote(samples, answer_key=keys[question_id])
         for question_id, rotations in rotated.get(model_id, {}).items():
-            # Sample 0 shows the original option order; it may have been left out.
+            # Sample 0 shows the original option order, but it may have been left out.
             if question_id not in per_question:
                 per_question[question_id] = rotations.get(0, rotations[min(rotations)])
         combined[model_id] = per_question

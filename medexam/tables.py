@@ -297,9 +297,9 @@ LATEX_LONG_ROWS = 30
 def to_latex(frame: pd.DataFrame, *, caption: str = "") -> str:
     """Render a frame as a booktabs LaTeX table, every header and cell escaped.
 
-    The table is a fragment for \\input. It needs booktabs, graphicx and
-    longtable, and Chinese text needs ctex (or xeCJK) under XeLaTeX or
-    LuaLaTeX; latex_document() wraps fragments in a document that loads them.
+    The table is a fragment for \\input that needs booktabs, graphicx and
+    longtable. Chinese text also needs ctex (or xeCJK) under XeLaTeX or
+    LuaLaTeX. latex_document() wraps fragments in a document that loads them.
     A table wider than the text is scaled down to fit. A table of more than
     LATEX_LONG_ROWS rows is a longtable instead, which is never scaled.
     """

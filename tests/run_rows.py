@@ -131,7 +131,7 @@ def response_row(
     """Build an unsaved response, as make_response stores it.
 
     A finished response defaults to one attempt, as the workers store it once
-    the model was asked; one still pending or in progress defaults to none.
+    the model was asked. One still pending or in progress defaults to none.
     """
     if attempts is None:
         attempts = 1 if state in ("done", "failed") else 0

@@ -64,8 +64,8 @@ def chromium(monkeypatch):
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
         yield browser
-        # The ORM keeps a connection of its own while Playwright's loop runs;
-        # left open, it blocks dropping the test database.
+        # The ORM keeps a connection of its own while the Playwright loop runs, and
+        # that connection, left open, blocks dropping the test database.
         connections.close_all()
         browser.close()
 

@@ -238,7 +238,7 @@ def test_latest_run_replaces_earlier(questions):
 
     row = row_named(leaderboard_compute(), "m")
 
-    # Question 1 comes from the new run (right); question 2 only from the old one (wrong).
+    # Question 1 comes from the new run (right). Question 2 comes only from the old one (wrong).
     assert row.overall.total == 2
     assert row.overall.correct == 1
     assert row.superseded == 1
@@ -290,7 +290,7 @@ def test_samples_of_latest_run_only_vote(questions):
 
     row = row_named(leaderboard_compute(), "m")
 
-    # Pooled, three B votes would outvote one A; only the new run counts.
+    # Pooled, three B votes would outvote one A, but only the new run counts.
     assert row.overall.correct == 1
     assert row.superseded == 3
 

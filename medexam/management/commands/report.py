@@ -147,7 +147,7 @@ class Command(BaseCommand):
         for name, frame in frames.items():
             # main is already laid out for people; the others keep machine keys in CSV.
             human = frame if name == "main" else tables.human_frame(frame, board, language=language)
-            caption = f"{captions[name]} {items}"
+            caption = _join(captions[name], items)
             csv_path = directory / f"{name}.csv"
             frame.to_csv(csv_path, index=False, encoding="utf-8-sig")
             md_path = directory / f"{name}.md"
