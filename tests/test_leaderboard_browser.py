@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connections
 from django.test.utils import override_settings
 from pytest_django.live_server_helper import LiveServer
@@ -89,6 +91,7 @@ VIEWPORTS = [(1280, 800), (768, 1024)]
 
 @pytest.mark.django_db(transaction=True)
 def test_tables_fit_viewport(leaderboard_live_server, chromium, make_user):
+    seed_specialties_and_levels()
     questions = make_demo_board(per_cell=1)
     run = make_run(make_model(LONG_NAME, architecture="moe", total=72.7, active=12.5))
     for question in questions:
@@ -110,6 +113,12 @@ def test_tables_fit_viewport(leaderboard_live_server, chromium, make_user):
     # on a 768 px tablet it scrolls inside its box.
     assert measure_layout(chromium, leaderboard_live_server, 1280, 800)["scrollable"] is False
     assert measure_layout(chromium, leaderboard_live_server, 768, 1024)["scrollable"] is True
+
+
+def seed_specialties_and_levels() -> None:
+    """Seed the rows migration 0002 adds, which an earlier transactional test may have flushed."""
+    seeding = importlib.import_module("medexam.migrations.0002_seed_specialties_levels")
+    seeding.seed(django_apps, None)
 
 
 def measure_layout(browser, server, width: int, height: int) -> dict:
