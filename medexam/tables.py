@@ -149,7 +149,8 @@ def specialty_level_frame(board: Leaderboard) -> pd.DataFrame:
                     "ci_high": _percent(cell.high),
                 }
             )
-    return pd.DataFrame.from_records(records)
+    columns = ["model", "specialty", "level", "correct", "n", "accuracy", "ci_low", "ci_high"]
+    return pd.DataFrame.from_records(records, columns=columns)
 
 
 def paired_frame(tests: list[PairedTest]) -> pd.DataFrame:
@@ -303,6 +304,8 @@ def to_latex(frame: pd.DataFrame, *, caption: str = "") -> str:
     A table wider than the text is scaled down to fit. A table of more than
     LATEX_LONG_ROWS rows is a longtable instead, which is never scaled.
     """
+    if frame.columns.empty:
+        raise ValueError("cannot render a LaTeX table without columns")
     columns = "l" * len(frame.columns)
     header = " & ".join(latex_escape(str(c)) for c in frame.columns) + r" \\"
     body = [

@@ -171,3 +171,17 @@ def test_report_tex_compiles(uneven_report):
     )
     assert result.returncode == 0, result.stdout[-2000:]
     assert (uneven_report / "report.pdf").stat().st_size > 0
+
+
+def test_report_without_common_items(db, tmp_path):
+    from tests.run_rows import make_model, make_question, make_response, make_run
+
+    make_response(make_run(make_model("left")), make_question(1), "A")
+    make_response(make_run(make_model("right")), make_question(2), "A")
+
+    printed = run_report(tmp_path, "--language", "en")
+    table = (tmp_path / "specialty_level.tex").read_text(encoding="utf-8")
+
+    assert "No question was answered by every model" in printed
+    assert "--scope all" in printed
+    assert r"\begin{tabular}{llllllll}" in table

@@ -83,3 +83,8 @@ def test_human_frame_english():
         human = human_frame(accuracy_frame(board), board, language="en")
     assert "Cardiovascular medicine (%)" in human.columns
     assert "Accuracy (%)" in human.columns
+
+
+def test_latex_rejects_frame_without_columns():
+    with pytest.raises(ValueError, match="without columns"):
+        to_latex(pd.DataFrame())

@@ -183,3 +183,16 @@ def test_page_chinese_scope_text(signed_in, uneven):
     response = signed_in.get(reverse("leaderboard"))
     assert "在所有列出的模型都回答了的 2 道题目上比较模型" in response.text
     assert "未参与排名" in response.text
+
+
+def test_page_warns_without_common_items(in_english, db):
+    from tests.run_rows import make_model, make_question, make_response, make_run
+
+    make_response(make_run(make_model("left")), make_question(1), "A")
+    make_response(make_run(make_model("right")), make_question(2), "A")
+
+    response = in_english.get(reverse("leaderboard"))
+
+    assert response.context["board_data"]["common_item_count"] == 0
+    assert 'id="no-common-items"' in response.text
+    assert "No question was answered by every listed model" in response.text

@@ -89,6 +89,11 @@ class Command(BaseCommand):
         logger.info("report written path=%s files=%d", directory, len(written))
 
     def scope_text(self, board: Leaderboard) -> str:
+        if board.scope == COMMON and not board.common_item_count:
+            return _(
+                "No question was answered by every model, so the tables are empty; "
+                "use --scope all, or run the models on the same questions."
+            )
         if board.scope == COMMON:
             return _(
                 "Models compared on the %(common)d questions all of them answered "
