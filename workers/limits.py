@@ -6,6 +6,12 @@ killed never releases its leases, but they expire after `ttl_s`, so the cap
 recovers without an operator. Requests and tokens per minute are counted in
 fixed one-minute windows.
 
+Within one process, a single coroutine at a time asks Redis for a lease and
+the others queue behind it, and a finished request hands its lease straight
+to the next local waiter instead of returning it to Redis. A batch of any size
+therefore uses a handful of Redis connections, and a busy process spends no
+Redis round trips on leases it already holds.
+
 Without REDIS_URL (the embedded default, one process) the same interface is
 served by in-process counters.
 """
@@ -33,7 +39,21 @@ end
 return 0
 """
 
+# KEYS[1] = lease set; ARGV = expiry, token. Returns 1 if the lease was still held.
+_REFRESH = """
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
 _POLL_S = (0.005, 0.025)
+
+# Redis connections one limiter may open. Commands beyond it wait for a free
+# connection; the default pool of redis-py raises MaxConnectionsError instead,
+# which failed every batch larger than 100 responses.
+_MAX_REDIS_CONNECTIONS = 16
 
 
 class EndpointLimiter:
@@ -55,38 +75,100 @@ class EndpointLimiter:
         self.requests_per_minute = requests_per_minute
         self.tokens_per_minute = tokens_per_minute
         self._prefix = f"medexam:endpoint:{endpoint_id}"
-        self._redis = aioredis.from_url(redis_url) if redis_url else None
+        self._redis = (
+            aioredis.Redis(
+                connection_pool=aioredis.BlockingConnectionPool.from_url(
+                    redis_url, max_connections=_MAX_REDIS_CONNECTIONS, timeout=None
+                )
+            )
+            if redis_url
+            else None
+        )
         self._acquire = self._redis.register_script(_ACQUIRE) if self._redis else None
+        self._refresh = self._redis.register_script(_REFRESH) if self._redis else None
         self._local = asyncio.Semaphore(max_concurrency) if not self._redis else None
         self._local_windows: dict[str, int] = {}
+        # Leases this process holds and no request uses, by token -> expiry.
+        self._spare: dict[str, float] = {}
+        self._expiry: dict[str, float] = {}
+        self._queue = asyncio.Lock()
+        self._handed_over = asyncio.Event()
 
     async def close(self) -> None:
         if self._redis is not None:
+            await self.release_spare()
             await self._redis.aclose()
 
     async def acquire(self) -> str:
         """Wait for a free slot and a request within the rate limits; return the lease token."""
-        token = uuid.uuid4().hex
         if self._local is not None:
             await self._local.acquire()
+            token = uuid.uuid4().hex
         else:
-            key = f"{self._prefix}:leases"
-            while True:
-                now = time.time()
-                leased = await self._acquire(
-                    keys=[key], args=[now, now + self.ttl_s, self.max_concurrency, token]
-                )
-                if leased:
-                    break
-                await asyncio.sleep(random.uniform(*_POLL_S))
+            # One coroutine per process waits on Redis; the rest queue here.
+            async with self._queue:
+                token = await self._lease()
         await self._wait_for_rate()
         return token
+
+    async def _lease(self) -> str:
+        key = f"{self._prefix}:leases"
+        while True:
+            # Cleared before looking, so a hand-over during the Redis call wakes us.
+            self._handed_over.clear()
+            token = await self._take_spare()
+            if token:
+                return token
+            token = uuid.uuid4().hex
+            now = time.time()
+            expiry = now + self.ttl_s
+            if await self._acquire(keys=[key], args=[now, expiry, self.max_concurrency, token]):
+                self._expiry[token] = expiry
+                return token
+            try:
+                await asyncio.wait_for(self._handed_over.wait(), random.uniform(*_POLL_S))
+            except TimeoutError:
+                pass
+
+    async def _take_spare(self) -> str:
+        """Return a spare lease of this process with at least half its time left, or ""."""
+        while self._spare:
+            token, expiry = self._spare.popitem()
+            now = time.time()
+            if expiry - now >= self.ttl_s / 2:
+                return token
+            # An old lease is extended, unless it expired and Redis dropped it.
+            expiry = now + self.ttl_s
+            if await self._refresh(keys=[f"{self._prefix}:leases"], args=[expiry, token]):
+                self._expiry[token] = expiry
+                return token
+            self._expiry.pop(token, None)
+        return ""
 
     async def release(self, token: str) -> None:
         if self._local is not None:
             self._local.release()
             return
+        if self._queue.locked() and token in self._expiry:
+            # Another request of this process is waiting: hand the lease over.
+            self._spare[token] = self._expiry[token]
+            self._handed_over.set()
+            return
+        self._expiry.pop(token, None)
         await self._redis.zrem(f"{self._prefix}:leases", token)
+
+    async def release_spare(self) -> None:
+        """Return the leases this process holds but does not use to Redis.
+
+        Call it when a batch is done, so that other processes get the slots.
+        """
+        if self._redis is None or not self._spare:
+            return
+        tokens = list(self._spare)
+        self._spare.clear()
+        for token in tokens:
+            self._expiry.pop(token, None)
+        await self._redis.zrem(f"{self._prefix}:leases", *tokens)
 
     async def record_tokens(self, tokens: int) -> None:
         """Count tokens used in this minute against tokens_per_minute."""
