@@ -48,7 +48,7 @@ end
 return 0
 """
 
-_POLL_S = (0.005, 0.025)
+_POLL_S = (0.002, 0.010)
 
 # Redis connections one limiter may open. Commands beyond it wait for a free
 # connection; the default pool of redis-py raises MaxConnectionsError instead,
