@@ -8,8 +8,8 @@ process, then answers the same N questions two ways:
     processes over Redis, responses stored, extracted and scored in PostgreSQL.
 
 The bare loop runs before and after the platform, because other jobs on a
-shared machine change the CPU left over from one minute to the next; the ratio
-is taken against the mean of the two bare rates. Prints the rates, the ratio,
+shared machine change the CPU left over from one minute to the next. The
+ratio is taken against the mean of the two bare rates. Prints the rates, the ratio,
 the server's ceiling (slots / latency) and where the CPU went during each
 phase: the server, the bare client or the worker processes, Redis,
 PostgreSQL (the whole server, other databases included) and the rest of the

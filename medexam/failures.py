@@ -1,4 +1,4 @@
-"""Why a request, a response or a run failed, in words a curator can act on.
+"""Failure texts of requests, responses and runs, in words a curator can act on.
 
 Workers store these texts in English (ModelResponse.error,
 EvaluationRun.error_message, Endpoint.disabled_reason), so logs, the API and
@@ -26,7 +26,7 @@ def endpoint_stop_text(
     http_status: int,
     server_message: str,
 ) -> str:
-    """Explain, in the active language, why an endpoint that answered http_status was stopped."""
+    """Explain, in the active language, why an endpoint that returned http_status was stopped."""
     values = {
         "name": name,
         "base_url": base_url,

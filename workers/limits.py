@@ -6,8 +6,8 @@ killed never releases its leases, but they expire after `ttl_s`, so the cap
 recovers without an operator. Requests and tokens per minute are counted in
 fixed one-minute windows.
 
-Within one process, a single coroutine at a time asks Redis for a lease and
-the others queue behind it, and a finished request hands its lease straight
+Within one process, a single coroutine at a time requests a lease from Redis
+and the others queue behind it, and a finished request hands its lease straight
 to the next local waiter instead of returning it to Redis. A batch of any size
 therefore uses a handful of Redis connections, and a busy process spends no
 Redis round trips on leases it already holds.
