@@ -147,3 +147,25 @@ def test_handed_over_lease_keeps_cap_across_processes():
 
     assert blocked is True
     assert in_use == 2
+
+
+def test_handed_over_lease_extended_when_old():
+    async def scenario():
+        limiter = _limiter(max_concurrency=1, ttl_s=1.2)
+        token = await limiter.acquire()
+        waiting = asyncio.ensure_future(limiter.acquire())
+        # Older than ttl_s / 3, so the hand-over must extend the lease in Redis.
+        await asyncio.sleep(0.5)
+        await limiter.release(token)
+        handed = await asyncio.wait_for(waiting, timeout=1)
+        await asyncio.sleep(0.9)
+        # Without the extension the lease would have expired 1.2 s after it was taken.
+        in_use = await limiter.leases_in_use()
+        await limiter.release(handed)
+        await limiter.close()
+        return handed == token, in_use
+
+    same_token, in_use = asyncio.run(scenario())
+
+    assert same_token is True
+    assert in_use == 1

@@ -50,6 +50,9 @@ return 0
 
 _POLL_S = (0.002, 0.010)
 
+# Seconds after which a lease handed from one request to the next is extended.
+_REFRESH_AFTER_S = 10.0
+
 # Redis connections one limiter may open. Commands beyond it wait for a free
 # connection; the default pool of redis-py raises MaxConnectionsError instead,
 # which failed every batch larger than 100 responses.
@@ -131,11 +134,15 @@ class EndpointLimiter:
                 pass
 
     async def _take_spare(self) -> str:
-        """Return a spare lease of this process with at least half its time left, or ""."""
+        """Return a spare lease of this process, extended if it is old, or ""."""
+        # A lease must outlive the request that takes it (ttl_s is the request
+        # timeout plus a margin), so a handed-over lease older than a small part
+        # of ttl_s is extended in Redis first.
+        refresh_after_s = min(_REFRESH_AFTER_S, self.ttl_s / 3)
         while self._spare:
             token, expiry = self._spare.popitem()
             now = time.time()
-            if expiry - now >= self.ttl_s / 2:
+            if expiry - now >= self.ttl_s - refresh_after_s:
                 return token
             # An old lease is extended, unless it expired and Redis dropped it.
             expiry = now + self.ttl_s
