@@ -262,7 +262,7 @@ LOGGING = {
 # assumes its worker died and hands it out again.
 MODEL_RETRY_BASE_S = env_float("MEDEXAM_MODEL_RETRY_BASE_S", 1.0)
 MODEL_RETRY_CAP_S = env_float("MEDEXAM_MODEL_RETRY_CAP_S", 60.0)
-MODEL_BATCH_SIZE = env_int("MEDEXAM_MODEL_BATCH_SIZE", 32, minimum=1)
+MODEL_BATCH_SIZE = env_int("MEDEXAM_MODEL_BATCH_SIZE", 128, minimum=1)
 MODEL_STALE_AFTER_S = env_int("MEDEXAM_MODEL_STALE_AFTER_S", 2000, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-responses": {

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from medexam import roles
+from medexam.failures import failure_text_display
 from medexam.models import EvaluationRun, ModelResponse
 from medexam.services import runs as run_services
 
@@ -56,13 +57,16 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_object_or_404(
         EvaluationRun.objects.select_related("model", "endpoint", "prompt_template"), pk=run_id
     )
-    failures = (
+    failures = list(
         run.responses.filter(state=ModelResponse.State.FAILED)
         .select_related("question")
         .order_by("id")[:100]
     )
+    for response in failures:
+        response.error_display = failure_text_display(response.error)
     context = {
         "run": run,
+        "error_message": failure_text_display(run.error_message),
         "progress": run_services.run_progress(run_id=run.pk),
         "failures": failures,
         "finished": run.status in EvaluationRun.FINISHED,

@@ -6,6 +6,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from medexam.models import Endpoint, EvaluationRun, LanguageModel
 from tests.generation_helpers import make_questions
@@ -15,8 +16,6 @@ def _call(*args: str) -> str:
     out = io.StringIO()
     call_command(*args, stdout=out)
     return out.getvalue()
-
-
 
 
 @pytest.mark.django_db
@@ -71,6 +70,31 @@ def test_run_evaluation_wait_summary(eager):
     assert "4/4" in output
     assert "Accuracy" in output or "准确率" in output
     assert EvaluationRun.objects.get().status == EvaluationRun.Status.COMPLETED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_evaluation_summary_translates_values(eager):
+    make_questions(2)
+    _call("add_model", "--name", "always-a", "--baseline", "always_A")
+
+    with translation.override("zh-hans"):
+        output = _call("run_evaluation", "--model", "always-a", "--wait")
+
+    assert "按状态：完成：2" in output
+    assert "按答案抽取结果：正常：2" in output
+    assert "done" not in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_evaluation_summary_in_english(eager):
+    make_questions(2)
+    _call("add_model", "--name", "always-a", "--baseline", "always_A")
+
+    with translation.override("en"):
+        output = _call("run_evaluation", "--model", "always-a", "--wait")
+
+    assert "By state: done: 2" in output
+    assert "By extraction: ok: 2" in output
 
 
 @pytest.mark.django_db(transaction=True)

@@ -87,3 +87,25 @@ def test_action_needs_post(curator, client, running_run):
 
 def test_unknown_action_not_found(curator, client, running_run):
     assert client.post(f"/runs/{running_run.pk}/explode/").status_code == 404
+
+
+def test_detail_labels_in_chinese(curator, client, running_run):
+    body = client.get(f"/runs/{running_run.pk}/").content.decode()
+
+    assert "服务端点" in body
+    assert "Endpoint" not in body
+    assert "运行中" in body
+
+
+def test_detail_failure_reason_in_language(curator, client, running_run, settings):
+    running_run.responses.filter(pk=running_run.responses.first().pk).update(
+        state="failed", error="request timed out"
+    )
+
+    chinese = client.get(f"/runs/{running_run.pk}/").content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get(f"/runs/{running_run.pk}/").content.decode()
+
+    assert "请求超时" in chinese
+    assert "request timed out" in english
+    assert "Endpoint" in english

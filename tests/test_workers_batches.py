@@ -113,3 +113,39 @@ def test_baseline_needs_no_server():
     answer_batch(run.pk, _start(run))
 
     assert run.responses.filter(state=ModelResponse.State.DONE, is_correct=True).count() == 3
+
+
+def test_batch_larger_than_redis_pool_answers_all(openai_server, settings):
+    # A batch of 128 once failed after claiming: every request waiting for a
+    # lease held its own Redis connection, and redis-py's pool raises
+    # MaxConnectionsError past 100 connections.
+    assert settings.REDIS_URL, "this test needs the Redis lease semaphore"
+    endpoint = make_endpoint(openai_server.base_url, max_concurrency=8)
+    run = make_run(endpoint, make_questions(130))
+    ids = _start(run)
+
+    stored = answer_batch(run.pk, ids)
+
+    assert stored == 130
+    assert run.responses.filter(state=ModelResponse.State.DONE).count() == 130
+    assert openai_server.state.served == 130
+
+
+def test_failed_batch_leaves_claims_to_next_sweep(openai_server, monkeypatch):
+    from workers import batches
+    from workers.tasks import sweep_stale_responses
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated fault in the asking phase")
+
+    endpoint = make_endpoint(openai_server.base_url)
+    run = make_run(endpoint, make_questions(3))
+    ids = _start(run)
+    monkeypatch.setattr(batches, "answer_jobs", broken)
+
+    with pytest.raises(RuntimeError):
+        answer_batch(run.pk, ids)
+
+    assert run.responses.filter(state=ModelResponse.State.IN_PROGRESS).count() == 3
+    assert sweep_stale_responses() == 3
+    assert run.responses.filter(state=ModelResponse.State.PENDING).count() == 3

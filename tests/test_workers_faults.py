@@ -118,7 +118,7 @@ def test_client_error_stops_endpoint(openai_server, fault, hint):
 
     assert run.status == EvaluationRun.Status.FAILED
     assert hint in endpoint.disabled_reason
-    assert "'mock'" in endpoint.disabled_reason
+    assert "Endpoint mock " in endpoint.disabled_reason
     assert run.responses.filter(state=ModelResponse.State.FAILED).count() == 4
     assert Attempt.objects.filter(response__run=run, outcome=Outcome.CLIENT_ERROR).count() >= 1
 
@@ -150,3 +150,18 @@ def test_concurrency_cap_respected(openai_server):
 
     assert openai_server.state.max_in_flight <= 3
     assert run.responses.filter(state=ModelResponse.State.DONE).count() == 20
+
+
+def test_base_url_without_v1_named_in_stop(openai_server):
+    base_without_v1 = openai_server.base_url.removesuffix("/v1")
+    endpoint = make_endpoint(base_without_v1)
+    run = make_run(endpoint, make_questions(1))
+    run_start(run_id=run.pk)
+
+    answer_batch(run.pk, list(run.responses.values_list("id", flat=True)))
+    run.refresh_from_db()
+    endpoint.refresh_from_db()
+
+    assert run.status == EvaluationRun.Status.FAILED
+    assert "HTTP 404" in endpoint.disabled_reason
+    assert f"--base-url {base_without_v1}/v1" in endpoint.disabled_reason

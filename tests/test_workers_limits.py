@@ -95,3 +95,83 @@ def test_requests_per_minute_counted():
         return count
 
     assert asyncio.run(scenario()) == 3
+
+
+def test_many_waiters_share_few_connections():
+    # 150 requests queue on a cap of 4: far more waiters than the Redis pool
+    # holds connections, which once raised MaxConnectionsError.
+    async def scenario():
+        limiter = _limiter(max_concurrency=4)
+        in_flight = peak = 0
+
+        async def one():
+            nonlocal in_flight, peak
+            token = await limiter.acquire()
+            in_flight += 1
+            peak = max(peak, in_flight)
+            await asyncio.sleep(0.002)
+            in_flight -= 1
+            await limiter.release(token)
+
+        await asyncio.wait_for(asyncio.gather(*(one() for _ in range(150))), timeout=30)
+        await limiter.release_spare()
+        left = await limiter.leases_in_use()
+        await limiter.close()
+        return peak, left
+
+    peak, left = asyncio.run(scenario())
+
+    assert peak == 4
+    assert left == 0
+
+
+def test_handed_over_lease_keeps_cap_across_processes():
+    endpoint_id = uuid.uuid4().int % 10**9 + 10**9
+
+    async def scenario():
+        first = _limiter(endpoint_id=endpoint_id, max_concurrency=2)
+        second = _limiter(endpoint_id=endpoint_id, max_concurrency=2)
+        held = [await first.acquire(), await first.acquire()]
+        waiting = asyncio.ensure_future(first.acquire())
+        await asyncio.sleep(0.05)
+        # The first limiter's own waiter gets the lease; the other limiter does not.
+        await first.release(held.pop())
+        held.append(await asyncio.wait_for(waiting, timeout=1))
+        try:
+            await asyncio.wait_for(second.acquire(), timeout=0.3)
+            blocked = False
+        except TimeoutError:
+            blocked = True
+        in_use = await first.leases_in_use()
+        for token in held:
+            await first.release(token)
+        await first.close()
+        await second.close()
+        return blocked, in_use
+
+    blocked, in_use = asyncio.run(scenario())
+
+    assert blocked is True
+    assert in_use == 2
+
+
+def test_handed_over_lease_extended_when_old():
+    async def scenario():
+        limiter = _limiter(max_concurrency=1, ttl_s=1.2)
+        token = await limiter.acquire()
+        waiting = asyncio.ensure_future(limiter.acquire())
+        # Older than ttl_s / 3, so the hand-over must extend the lease in Redis.
+        await asyncio.sleep(0.5)
+        await limiter.release(token)
+        handed = await asyncio.wait_for(waiting, timeout=1)
+        await asyncio.sleep(0.9)
+        # Without the extension the lease would have expired 1.2 s after it was taken.
+        in_use = await limiter.leases_in_use()
+        await limiter.release(handed)
+        await limiter.close()
+        return handed == token, in_use
+
+    same_token, in_use = asyncio.run(scenario())
+
+    assert same_token is True
+    assert in_use == 1

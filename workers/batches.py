@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -49,6 +49,20 @@ def responses_claim(*, run_id: int, response_ids: list[int]) -> tuple[list[int],
             state=State.IN_PROGRESS, started_at=claimed_at
         )
     return ids, claimed_at
+
+
+def responses_abandon(*, response_ids: list[int], claimed_at: datetime) -> int:
+    """Mark this claim on responses as abandoned; return how many rows it still held.
+
+    The rows stay IN_PROGRESS but their claim is backdated past
+    MODEL_STALE_AFTER_S, so the next stale sweep (every MEDEXAM_SWEEP_INTERVAL_S)
+    returns them to PENDING and enqueues them again, instead of after the full
+    stale period.
+    """
+    stale_since = claimed_at - timedelta(seconds=settings.MODEL_STALE_AFTER_S + 1)
+    return ModelResponse.objects.filter(
+        id__in=response_ids, state=State.IN_PROGRESS, started_at=claimed_at
+    ).update(started_at=stale_since)
 
 
 def score_fields(
@@ -286,15 +300,26 @@ def batch_answer(*, run_id: int, response_ids: list[int]) -> int:
             )
             for response in responses
         ]
-        outcomes, stop_message = run_in_worker_loop(
-            answer_jobs(
-                _endpoint_config(run.endpoint, run.decoding),
-                jobs,
-                redis_url=settings.REDIS_URL,
-                retry_base_s=settings.MODEL_RETRY_BASE_S,
-                retry_cap_s=settings.MODEL_RETRY_CAP_S,
+        try:
+            outcomes, stop_message = run_in_worker_loop(
+                answer_jobs(
+                    _endpoint_config(run.endpoint, run.decoding),
+                    jobs,
+                    redis_url=settings.REDIS_URL,
+                    retry_base_s=settings.MODEL_RETRY_BASE_S,
+                    retry_cap_s=settings.MODEL_RETRY_CAP_S,
+                )
             )
-        )
+        except Exception:
+            # Without this the claimed rows would wait MODEL_STALE_AFTER_S
+            # (over half an hour) before anyone answered them.
+            abandoned = responses_abandon(response_ids=claimed, claimed_at=claimed_at)
+            logger.exception(
+                "run %s: batch failed; %s claimed responses left to the next sweep",
+                run_id,
+                abandoned,
+            )
+            raise
 
     by_id = {response.pk: response for response in responses}
     stored = _store_all(by_id, outcomes, claimed_at)

@@ -21,6 +21,7 @@ import httpx
 from django.utils import timezone
 from openai import AsyncOpenAI
 
+from medexam.failures import endpoint_stop_text, english
 from medexam.models import Attempt
 from workers import metrics
 from workers.client import AttemptFailed, CallResult, backoff_delay_s, request_completion
@@ -89,25 +90,20 @@ class JobResult:
 
 
 def endpoint_stop_message(endpoint: EndpointConfig, failure: AttemptFailed) -> str:
-    """Explain a 400/401/403/404 from endpoint and name the likely fix."""
-    where = f"Endpoint {endpoint.name!r} ({endpoint.base_url})"
-    if failure.http_status in (401, 403):
-        key = endpoint.api_key_env or "(none configured)"
-        return (
-            f"{where} rejected the API key (HTTP {failure.http_status}). Set the environment "
-            f"variable {key} on every worker to a valid key, or set the endpoint's "
-            f"api_key_env. Server message: {failure.message}"
-        )
-    if failure.http_status == 404:
-        return (
-            f"{where} returned 404 Not Found for model {endpoint.served_model_id!r}. Check that "
-            f"the base URL ends in /v1 and that the served model id is one that GET "
-            f"{endpoint.base_url.rstrip('/')}/models lists. Server message: {failure.message}"
-        )
-    return (
-        f"{where} rejected the request as invalid (HTTP {failure.http_status}). Check the "
-        f"decoding parameters {endpoint.decoding} and max_tokens against the server's limits. "
-        f"Server message: {failure.message}"
+    """Explain a 400/401/403/404 from endpoint and name the likely fix, in English.
+
+    Pages and commands show it in the reader's language through
+    medexam.failures.failure_text_display.
+    """
+    return english(
+        endpoint_stop_text,
+        name=endpoint.name,
+        base_url=endpoint.base_url,
+        served_model_id=endpoint.served_model_id,
+        api_key_env=endpoint.api_key_env,
+        decoding=endpoint.decoding,
+        http_status=failure.http_status or 0,
+        server_message=failure.message,
     )
 
 
@@ -177,13 +173,20 @@ async def answer_jobs(
     """
     client, limiter = _client_and_limiter(endpoint, redis_url)
     stop: dict[str, str] = {}
-    results = await asyncio.gather(
-        *(
-            _answer_one(endpoint, job, client, limiter, stop, retry_base_s, retry_cap_s)
-            for job in jobs
-        )
-    )
-    return list(results), stop.get("message", "")
+    try:
+        # A task group cancels the other requests if one raises, so nothing of a
+        # failed batch keeps running on the loop into the next batch.
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(
+                    _answer_one(endpoint, job, client, limiter, stop, retry_base_s, retry_cap_s)
+                )
+                for job in jobs
+            ]
+    finally:
+        # Leases kept for this batch's own waiters go back to the other workers.
+        await limiter.release_spare()
+    return [task.result() for task in tasks], stop.get("message", "")
 
 
 def _http_client(endpoint: EndpointConfig) -> httpx.AsyncClient:

@@ -51,8 +51,6 @@ def dispatch_run(run_id: int) -> int:
 
         run_finish_if_done(run_id=run_id)
         return 0
-    # NOTE: batches of 128 failed after claiming in one bench run (cause not
-    # found), leaving rows in progress until the sweep; 32 and 64 worked.
     size = settings.MODEL_BATCH_SIZE
     for start in range(0, len(ids), size):
         answer_batch.delay(run_id, ids[start : start + size])

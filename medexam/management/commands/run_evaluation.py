@@ -10,8 +10,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
-from medexam.models import Endpoint, EvaluationRun, LanguageModel, PromptTemplate
+from medexam.failures import failure_text_display
+from medexam.models import Endpoint, EvaluationRun, LanguageModel, ModelResponse, PromptTemplate
 from medexam.services.runs import (
     prompt_template_get_default,
     questions_select,
@@ -77,7 +79,7 @@ class Command(BaseCommand):
         if endpoint.disabled_reason:
             raise CommandError(
                 _("Endpoint %(name)s is disabled: %(reason)s")
-                % {"name": endpoint.name, "reason": endpoint.disabled_reason}
+                % {"name": endpoint.name, "reason": failure_text_display(endpoint.disabled_reason)}
             )
         template = self._template(options["prompt_template"])
 
@@ -152,12 +154,21 @@ class Command(BaseCommand):
             _("Run %(run)s: %(status)s") % {"run": run.pk, "status": run.get_status_display()}
         )
         if run.error_message:
-            self.stdout.write(self.style.ERROR(run.error_message))
+            self.stdout.write(self.style.ERROR(failure_text_display(run.error_message)))
         responses = run.responses.all()
-        for field, title in (("state", _("By state")), ("extraction_status", _("By extraction"))):
+        breakdowns = (
+            ("state", _("By state"), ModelResponse.State),
+            ("extraction_status", _("By extraction"), ModelResponse.Extraction),
+        )
+        for field, title, choices in breakdowns:
             counts = responses.values(field).annotate(n=Count("id")).order_by(field)
-            parts = ", ".join(f"{row[field] or '-'}: {row['n']}" for row in counts)
-            self.stdout.write(f"{title}: {parts}")
+            labels = dict(choices.choices)
+            parts = pgettext("list separator", ", ").join(
+                _("%(value)s: %(count)s")
+                % {"value": labels.get(row[field], row[field] or "-"), "count": row["n"]}
+                for row in counts
+            )
+            self.stdout.write(_("%(title)s: %(parts)s") % {"title": title, "parts": parts})
         total = responses.count()
         correct = responses.filter(is_correct=True).count()
         if total:
