@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 import shutil
 
 import pytest
-from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -15,6 +13,7 @@ from medexam import roles
 from medexam.models import DatasetVersion, ValidityRuleSet
 from medexam.services.datasets import ALL_BUILDS_KEY, BUILD_LOCK_CLASS
 from tests.review_data import make_question, make_response, make_review, make_reviewers, make_run
+from tests.seeding import seed_migration_rows
 from tests.test_review_browser import (  # noqa: F401
     CHROMIUM,
     browser_page,
@@ -32,14 +31,6 @@ pytestmark = [
 ]
 
 
-def _seed_rows() -> None:
-    # Earlier transactional tests empty every table, including migration-seeded rows.
-    importlib.import_module("medexam.migrations.0002_seed_specialties_levels").seed(
-        django_apps, None
-    )
-    importlib.import_module("medexam.migrations.0003_create_role_groups").create_groups(
-        django_apps, None
-    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -49,7 +40,7 @@ def test_page_shows_build_progress_then_published(
     make_user,
     celery_worker_process,
 ):
-    _seed_rows()
+    seed_migration_rows()
     reviewers = make_reviewers(3)
     run = make_run("model-a")
     for index in range(3):

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import connection
 
 from medexam.models import EvaluationRun, ModelResponse
+from tests.seeding import seed_migration_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text(encoding="utf-8"))
@@ -137,6 +138,7 @@ def _manage(tmp_path: Path, *args: str) -> str:
 
 
 def test_compose_services_start_and_answer(tmp_path, openai_server):
+    seed_migration_rows()
     # The Dockerfile builds the static manifest with a database it never reaches.
     collect = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput"],

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 from pathlib import Path
 
 import pytest
-from django.apps import apps as django_apps
 from django.db import connections
 from django.test.utils import override_settings
 from pytest_django.live_server_helper import LiveServer
 
 from tests.run_rows import make_demo_board, make_model, make_response, make_run
+from tests.seeding import seed_migration_rows
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -91,7 +90,7 @@ VIEWPORTS = [(1280, 800), (768, 1024)]
 
 @pytest.mark.django_db(transaction=True)
 def test_tables_fit_viewport(leaderboard_live_server, chromium, make_user):
-    seed_specialties_and_levels()
+    seed_migration_rows()
     questions = make_demo_board(per_cell=1)
     run = make_run(make_model(LONG_NAME, architecture="moe", total=72.7, active=12.5))
     for question in questions:
@@ -115,10 +114,6 @@ def test_tables_fit_viewport(leaderboard_live_server, chromium, make_user):
     assert measure_layout(chromium, leaderboard_live_server, 768, 1024)["scrollable"] is True
 
 
-def seed_specialties_and_levels() -> None:
-    """Seed the rows migration 0002 adds, which an earlier transactional test may have flushed."""
-    seeding = importlib.import_module("medexam.migrations.0002_seed_specialties_levels")
-    seeding.seed(django_apps, None)
 
 
 def measure_layout(browser, server, width: int, height: int) -> dict:

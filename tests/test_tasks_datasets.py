@@ -1,10 +1,8 @@
 """Dataset version builds delivered through Redis to a real Celery worker process."""
 
-import importlib
 import time
 
 import pytest
-from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -13,6 +11,7 @@ from medexam import roles
 from medexam.models import DatasetItem, DatasetVersion, ValidityRuleSet
 from medexam.services.datasets import ALL_BUILDS_KEY, BUILD_LOCK_CLASS, dataset_version_request
 from tests.review_data import make_question, make_response, make_review, make_reviewers, make_run
+from tests.seeding import seed_migration_rows
 
 pytestmark = [
     pytest.mark.skipif(
@@ -28,12 +27,7 @@ FINISHED = (DatasetVersion.Status.PUBLISHED, DatasetVersion.Status.FAILED)
 
 @pytest.fixture(autouse=True)
 def _seed_rows():
-    # A transactional test empties every table afterwards, including the rows
-    # that data migrations seeded, so seed specialties, levels and role groups again.
-    seeds = importlib.import_module("medexam.migrations.0002_seed_specialties_levels")
-    groups = importlib.import_module("medexam.migrations.0003_create_role_groups")
-    seeds.seed(django_apps, None)
-    groups.create_groups(django_apps, None)
+    seed_migration_rows()
 
 
 def _bank(count: int = 6) -> ValidityRuleSet:

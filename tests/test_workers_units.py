@@ -106,3 +106,40 @@ def test_unknown_baseline_rejected():
         answer_baseline(
             "oracle", letters="AB", question_type="single", seed=1, question_id=1, sample_index=0
         )
+
+
+def test_close_worker_loop_closes_kept_clients(openai_server):
+    from workers import generation
+
+    endpoint = generation.EndpointConfig(
+        id=990001,
+        name="close-check",
+        base_url=openai_server.base_url,
+        served_model_id="mock-medexam-1",
+        api_key_env="",
+        timeout_s=5.0,
+        stream=False,
+        max_concurrency=2,
+        requests_per_minute=None,
+        tokens_per_minute=None,
+        decoding={"max_tokens": 16},
+    )
+    job = generation.Job(
+        response_id=1,
+        messages=[{"role": "user", "content": "题目 [answer:B]"}],
+        seed=None,
+        first_attempt=1,
+        max_attempts=1,
+    )
+    results, stop = generation.run_in_worker_loop(
+        generation.answer_jobs(endpoint, [job], redis_url=None, retry_base_s=0.01, retry_cap_s=0.1)
+    )
+    assert stop == "" and results[0].result is not None
+    clients = [client for client, _limiter in generation._clients.values()]
+    assert clients and not any(client.is_closed() for client in clients)
+
+    generation.close_worker_loop()
+
+    assert all(client.is_closed() for client in clients)
+    assert generation._clients == {} and generation._loop is None
+    generation.close_worker_loop()  # a second call at exit does nothing

@@ -9,6 +9,7 @@ database work, so one process can keep dozens of requests in flight.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import os
 import socket
@@ -122,6 +123,29 @@ def run_in_worker_loop(coroutine):
         _loop = asyncio.new_event_loop()
         _clients.clear()
     return _loop.run_until_complete(coroutine)
+
+
+def close_worker_loop() -> None:
+    """Close the kept clients, their connections and the loop (at process exit)."""
+    global _loop
+    if _loop is None or _loop.is_closed():
+        return
+
+    async def close_all() -> None:
+        for client, limiter in _clients.values():
+            await client.close()
+            await limiter.close()
+
+    try:
+        _loop.run_until_complete(close_all())
+    finally:
+        _clients.clear()
+        _loop.close()
+        _loop = None
+
+
+# An exiting process would otherwise leave aiohttp connectors open and warn.
+atexit.register(close_worker_loop)
 
 
 def _client_and_limiter(

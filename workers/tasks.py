@@ -8,7 +8,7 @@ import os
 from datetime import timedelta
 
 from celery import shared_task
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_process_shutdown
 from django.conf import settings
 from django.utils import timezone
 
@@ -32,6 +32,14 @@ def _serve_metrics(**_kwargs) -> None:
 
         serve_worker_metrics(int(port))
         logger.info("worker metrics served on port %s", port)
+
+
+@worker_process_shutdown.connect
+def _close_model_clients(**_kwargs) -> None:
+    # Pool processes leave through os._exit, which skips atexit handlers.
+    from workers.generation import close_worker_loop
+
+    close_worker_loop()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
