@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from medexam.models import ModelResponse, Question, QuestionChange, Specialty
 from medexam.scoring import score_letters
 from review.models import Adjudication, Assignment, GoldItem, Review, Reviewer, Skip
+from review.validity import QUESTION_DECISIONS, validity_apply_adjudication
 
 logger = logging.getLogger(__name__)
 
@@ -420,7 +421,11 @@ def adjudication_record(
     reason: str,
     corrected_key: str = "",
 ) -> Adjudication:
-    """Record an adjudicator's decision with its reason; "key corrected" also changes the key."""
+    """Record an adjudicator's decision with its reason; "key corrected" also changes the key.
+
+    A question-level decision (key corrected, question excluded, question kept)
+    sets the question's validity at once, with the adjudicator's reason.
+    """
     if decision not in Adjudication.Decision.values:
         raise ReviewError(_("Decision %(value)r is invalid.") % {"value": decision})
     if not reason.strip():
@@ -444,6 +449,8 @@ def adjudication_record(
             corrected_key=corrected_key,
             reason=reason.strip(),
         )
+        if decision in QUESTION_DECISIONS:
+            validity_apply_adjudication(question_id=question_id)
     logger.info(
         "adjudication %d on question %d (response %s): %s",
         adjudication.pk,
