@@ -1,7 +1,7 @@
 """Database queries per request of the review cycle: claim, open, first verdict, submit.
 
 Every query is a round trip to PostgreSQL and a few hundred microseconds of
-ORM work; these bounds keep a page from growing one query per menu entry or
+ORM work. These bounds keep a page from growing one query per menu entry or
 per row again.
 """
 
@@ -33,7 +33,7 @@ SUBMIT_MAX = PER_REQUEST + 7
 
 @pytest.fixture
 def reviewer_client(client, make_user, settings):
-    # Sessions in the database, whatever REDIS_URL says, so the count is fixed.
+    # Sessions in the database, whatever REDIS_URL is set to, so the count is fixed.
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
     run = build.run(reviews_per_response=2)
     for letter in "ABC":

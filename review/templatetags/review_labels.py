@@ -22,7 +22,7 @@ def flag_labels(codes: Iterable[str]) -> str:
 def name_for_language(chinese: str, english: str) -> str:
     """Return the Chinese name on a Chinese page and the English one otherwise.
 
-    Either name stands in for the other when it is empty.
+    An empty name is replaced by the other one.
     """
     if (get_language() or "").startswith("zh"):
         return chinese or english
