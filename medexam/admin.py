@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from medexam.importers import FORMATS, ReaderOptions
 from medexam.importers.validate import Defaults
 from medexam.models import (
+    DatasetVersion,
     Endpoint,
     EvaluationRun,
     ImportJob,
@@ -294,6 +295,34 @@ class ValidityRuleSetAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(DatasetVersion)
+class DatasetVersionAdmin(admin.ModelAdmin):
+    """Read-only view of dataset versions, which are requested on the datasets page.
+
+    A version that is not published (pending, building or failed) may be
+    deleted one at a time. A published version may not be changed or deleted.
+    """
+
+    list_display = ["__str__", "status", "item_count", "content_hash", "created_by", "created_at"]
+    list_filter = ["status", "name"]
+    search_fields = ["name", "content_hash"]
+    actions = None
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in DatasetVersion._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.status == DatasetVersion.Status.PUBLISHED:
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 @admin.register(ImportJob)

@@ -38,6 +38,12 @@ class DatasetVersionSerializer(serializers.ModelSerializer):
             "id",
             "name",
             "version",
+            "status",
+            "items_total",
+            "error_message",
+            "finished_at",
+            "resampling",
+            "bootstrap_samples",
             "content_hash",
             "item_count",
             "rules",
@@ -57,7 +63,11 @@ class DatasetVersionSerializer(serializers.ModelSerializer):
 
 
 class DatasetVersionList(generics.ListAPIView):
-    """List dataset versions, newest version of each name first."""
+    """List dataset versions, newest version of each name first.
+
+    status is pending, building, published or failed. While a version is
+    building, item_count counts the items frozen so far out of items_total.
+    """
 
     serializer_class = DatasetVersionSerializer
     permission_classes = [IsDatasetManager]
@@ -82,6 +92,14 @@ class DatasetVersionExport(APIView):
         if fmt not in FORMATS:
             raise Http404(f"Unknown export format {fmt!r}; use one of {', '.join(FORMATS)}.")
         version = get_object_or_404(DatasetVersion, pk=pk)
+        if version.status != DatasetVersion.Status.PUBLISHED:
+            return Response(
+                {
+                    "detail": f"Dataset version {version} is {version.status}, not published; "
+                    "download it once its status is published."
+                },
+                status=409,
+            )
         return export_response(fmt, version)
 
 

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from medexam.leaderboard import SCOPES
 from medexam.views_leaderboard import compute_for_request, validated_only
 
 
@@ -15,14 +16,29 @@ class LeaderboardAPIView(APIView):
     """Accuracy per model, specialty and level with Wilson 95% intervals, and failure counts.
 
     Accuracies are fractions (0-1). Failures (no_answer, ambiguous, invalid,
-    truncated, error, failed) count in every denominator.
+    truncated, error, failed) count in every denominator. Responses that
+    failed for endpoint configuration (HTTP 400/401/403/404), were never
+    sent, or are unfinished are left out and counted in excluded_responses
+    and in each row's excluded. By default (scope=common) every figure covers
+    the common_item_count questions all listed models answered; each row's
+    full_set covers all the questions that model answered. Of several runs of
+    a model on one question, the latest run that answered it counts.
     """
 
     @extend_schema(
         parameters=[
             OpenApiParameter(
                 "validated", bool, description="Only questions whose validity is validated."
-            )
+            ),
+            OpenApiParameter(
+                "scope",
+                str,
+                enum=list(SCOPES),
+                description=(
+                    "common (default): the questions every listed model answered; "
+                    "all: each model's own questions."
+                ),
+            ),
         ],
         responses=OpenApiTypes.OBJECT,
     )

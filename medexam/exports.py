@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
@@ -58,8 +59,10 @@ FLAT_COLUMNS = (
 )
 BATCH_SIZE = 5000
 
-# A spreadsheet treats a cell that starts with one of these as a formula.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet treats a cell that starts with one of these as a formula. A
+# cell that starts with apostrophes followed by one of them is escaped too, so
+# the importer can remove exactly one apostrophe (importers.tabular.unescape_formula).
+_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
 
 
 def iter_jsonl(records: Iterable[dict[str, Any]]) -> Iterator[bytes]:
@@ -105,7 +108,7 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
 
 def excel_safe(value: Any) -> Any:
     """Prefix a text cell that a spreadsheet would run as a formula with an apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
+    if isinstance(value, str) and _FORMULA.match(value):
         return "'" + value
     return value
 
@@ -162,13 +165,34 @@ def _coefficient_text(data: dict[str, Any]) -> str:
     return text
 
 
+RESAMPLING_TEXT = {
+    "units": "units (reviewed responses) / 按单元（被审核的模型回答）重抽样",
+    "pairs": "pairs of values within units (Hayes and Krippendorff 2007) "
+    "/ 按单元内评分对重抽样（Hayes 与 Krippendorff 2007）",
+}
+
+
+def _agreement_scope_text(summary: dict[str, Any]) -> str:
+    # Versions built before agreement was limited to their own items carry no scope.
+    if summary.get("agreement_scope"):
+        return (
+            "- Agreement is computed over the reviews of this version's items only. "
+            "/ 一致性仅基于本版本题目的审核记录计算。"
+        )
+    return (
+        "- Agreement is computed over every stored review, not only the reviews of these items. "
+        "/ 一致性基于全部审核记录计算，而非仅限本版本题目。"
+    )
+
+
 def datasheet_markdown(
     *, title: str, summary: dict[str, Any], rules: dict[str, Any], meta: dict[str, Any]
 ) -> str:
     """Render a datasheet in Markdown with bilingual headings.
 
     summary contains items and counts (see summarise_records) and, optionally,
-    agreement. meta contains facts such as the content hash, creator and time.
+    agreement and agreement_scope (set when agreement covers only the version's
+    items). meta contains facts such as the content hash, creator and time.
     """
     lines = [f"# {title}", "", "## Overview / 概况", ""]
     for key, value in meta.items():
@@ -205,9 +229,10 @@ def datasheet_markdown(
             )
         bootstrap = summary["agreement"]["dimensions"]["verdict"].get("bootstrap")
         if bootstrap:
+            resampling = RESAMPLING_TEXT.get(bootstrap["resampling"], bootstrap["resampling"])
             lines += [
                 "",
-                f"Intervals: {bootstrap['interval']} bootstrap over {bootstrap['resampling']}, "
+                f"Intervals: {bootstrap['interval']} bootstrap over {resampling}, "
                 f"{bootstrap['samples']} resamples, seed {bootstrap['seed']}.",
             ]
     else:
@@ -227,8 +252,7 @@ def datasheet_markdown(
         "",
         "## Known limitations / 已知局限",
         "",
-        "- Agreement is computed over every stored review, not only the reviews of these items. "
-        "/ 一致性基于全部审核记录计算，而非仅限本版本题目。",
+        _agreement_scope_text(summary),
         "- Items with too few reviews are not validated, so specialties with fewer reviewers are "
         "under-represented. / 审核不足的题目未被确认，审核医师较少的专科占比偏低。",
         "- Answer keys corrected by adjudication replace the original key in `answer`; the "
@@ -251,6 +275,7 @@ def datasheet_for(version: DatasetVersion | None) -> str:
     if version is not None:
         summary = summarise_records(version_records(version))
         summary["agreement"] = version.summary.get("agreement")
+        summary["agreement_scope"] = version.summary.get("agreement_scope")
         meta = {
             "version / 版本": f"{version.name}:{version.version}",
             "content hash / 内容哈希 (SHA-256)": version.content_hash,

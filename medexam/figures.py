@@ -18,7 +18,7 @@ import pandas as pd  # noqa: E402
 from matplotlib import font_manager, ticker  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from medexam.leaderboard import Column, Leaderboard  # noqa: E402
+from medexam.leaderboard import Column, Leaderboard, models_without_params  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +150,10 @@ def draw_parameters(board: Leaderboard, *, language: str = "zh-hans") -> Figure:
     """Accuracy against total and active parameters, log x axis, mixture-of-experts marked."""
     _configure_fonts()
     frame = parameters_frame(board)
+    missing = models_without_params(board)
     figure = Figure(figsize=(10, 4.2), layout="constrained")
+    if not frame["total_params_b"].notna().any() and not frame["active_params_b"].notna().any():
+        return _no_parameters_figure(figure, missing, language)
     panels = figure.subplots(1, 2, sharey=True)
     titles = {
         "total_params_b": _text("Total parameters", "总参数量", language),
@@ -184,6 +187,36 @@ def draw_parameters(board: Leaderboard, *, language: str = "zh-hans") -> Figure:
     panels[0].set_ylabel(_text("Overall accuracy (%)", "总体准确率（%）", language))
     panels[0].legend(loc="lower right", fontsize=8)
     figure.suptitle(_text("Accuracy against model size", "准确率与模型规模", language))
+    if missing:
+        note = _text("Not shown, no parameter count: ", "未显示（缺少参数量）：", language)
+        figure.supxlabel(note + ", ".join(missing), fontsize=8, color="dimgray")
+    return figure
+
+
+def _no_parameters_figure(figure: Figure, missing: list[str], language: str) -> Figure:
+    """Explain an empty size figure: which models lack counts and where to add them."""
+    axes = figure.add_subplot()
+    axes.axis("off")
+    if missing:
+        lines = [
+            _text(
+                "No model has a parameter count, so accuracy cannot be plotted against size.",
+                "没有模型填写参数量，无法绘制准确率与模型规模的关系。",
+                language,
+            ),
+            _text("Models without counts: ", "缺少参数量的模型：", language) + ", ".join(missing),
+            _text(
+                "Add them in the admin (Models) or with add_model --total-params-b "
+                "--active-params-b --params-source.",
+                "请在管理后台（模型）中填写，或在 add_model 中使用 --total-params-b、"
+                "--active-params-b 和 --params-source。",
+                language,
+            ),
+        ]
+    else:
+        lines = [_text("No language models yet", "尚无语言模型", language)]
+    axes.text(0.5, 0.5, "\n".join(lines), ha="center", va="center", wrap=True, fontsize=10)
+    axes.set_title(_text("Accuracy against model size", "准确率与模型规模", language))
     return figure
 
 

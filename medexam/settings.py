@@ -156,8 +156,10 @@ X_FRAME_OPTIONS = "DENY"
 # process: the README's first command needs no broker. A deployment that sets
 # the URL gets real workers and, if the broker is down, loud failures instead
 # of work done inline.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = not env_str("CELERY_BROKER_URL")
+# In eager mode nothing is sent; the in-memory transport keeps kombu from
+# guessing a broker on localhost.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True

@@ -2,6 +2,11 @@
 
 Models are rows; specialties and levels are columns; accuracies are
 percentages with one decimal, and intervals are Wilson 95% intervals.
+
+The CSV forms of the data tables keep English machine keys as column names
+(model, accuracy, ci_low, specialty:<code>, ...) so scripts can rely on them.
+human_frame() relabels a frame for people, in the active language, before
+it is written as Markdown or LaTeX.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import math
 import pandas as pd
 from django.utils.translation import gettext as _
 
-from medexam.leaderboard import Cell, Leaderboard
+from medexam.leaderboard import Cell, Column, Leaderboard
 from medexam.scoring import FAILURE_STATUSES
 from medexam.statistics import Difference, PairedTest
 
@@ -42,6 +47,8 @@ def accuracy_frame(board: Leaderboard) -> pd.DataFrame:
             "ci_high": _percent(row.overall.high),
             "macro_accuracy": _percent(row.macro_accuracy),
             "failure_rate": _percent(row.failure_rate),
+            "full_set_n": row.full_set.total,
+            "full_set_accuracy": _percent(row.full_set.accuracy),
         }
         for column in board.specialties:
             record[f"specialty:{column.code}"] = _percent(_accuracy(row.by_specialty, column.code))
@@ -64,27 +71,34 @@ def paper_frame(board: Leaderboard, *, language: str = "en") -> pd.DataFrame:
     Column headers follow the active language; specialty and level names follow `language`.
     """
 
-    def label(column) -> str:
-        return column.name_zh if language.startswith("zh") else column.name_en
-
     records = []
     for row in board.rows:
         params = _params_text(row.total_params_b, row.active_params_b)
         baseline = " (" + _("baseline") + ")" if row.is_baseline else ""
         record = {
             _("Model"): row.name + baseline,
-            _("Architecture"): row.architecture,
+            _("Architecture"): architecture_label(row.architecture),
             _("Parameters (B)"): params,
         }
         for column in board.specialties:
-            record[label(column)] = _cell_text(row.by_specialty.get(column.code))
+            record[_column_label(column, language)] = _cell_text(row.by_specialty.get(column.code))
         for column in board.levels:
-            record[label(column)] = _cell_text(row.by_level.get(column.code))
+            record[_column_label(column, language)] = _cell_text(row.by_level.get(column.code))
         record[_("Overall")] = _cell_text(row.overall)
         record[_("Macro average")] = _percent_text(row.macro_accuracy)
         record[_("Failure rate")] = _percent_text(row.failure_rate)
         records.append(record)
     return pd.DataFrame.from_records(records)
+
+
+def _column_label(column: Column, language: str) -> str:
+    return column.name_zh if language.startswith("zh") else column.name_en
+
+
+def architecture_label(architecture: str) -> str:
+    """Return the architecture's name in the active language."""
+    labels = {"dense": _("dense"), "moe": _("mixture-of-experts"), "baseline": _("baseline")}
+    return labels.get(architecture, architecture)
 
 
 def _percent_text(value: float | None) -> str:
@@ -110,6 +124,9 @@ def failure_frame(board: Leaderboard) -> pd.DataFrame:
             record[f"{status}_rate"] = (
                 round(count / row.overall.total * 100, 1) if row.overall.total else None
             )
+        for reason, count in row.excluded.items():
+            record[f"excluded_{reason}"] = count
+        record["superseded"] = row.superseded
         records.append(record)
     return pd.DataFrame.from_records(records)
 
@@ -132,7 +149,8 @@ def specialty_level_frame(board: Leaderboard) -> pd.DataFrame:
                     "ci_high": _percent(cell.high),
                 }
             )
-    return pd.DataFrame.from_records(records)
+    columns = ["model", "specialty", "level", "correct", "n", "accuracy", "ci_low", "ci_high"]
+    return pd.DataFrame.from_records(records, columns=columns)
 
 
 def paired_frame(tests: list[PairedTest]) -> pd.DataFrame:
@@ -168,6 +186,78 @@ def gap_frame(gaps: dict[str, Difference]) -> pd.DataFrame:
     )
 
 
+def _headers() -> dict[str, str]:
+    """Map machine column keys to headers in the active language."""
+    headers = {
+        "model": _("Model"),
+        "architecture": _("Architecture"),
+        "baseline": _("Baseline"),
+        "total_params_b": _("Total parameters (B)"),
+        "active_params_b": _("Active parameters (B)"),
+        "n": _("Questions"),
+        "correct": _("Correct"),
+        "accuracy": _("Accuracy (%)"),
+        "ci_low": _("95% CI low"),
+        "ci_high": _("95% CI high"),
+        "macro_accuracy": _("Macro average (%)"),
+        "failure_rate": _("Failure rate (%)"),
+        "full_set_n": _("All its questions"),
+        "full_set_accuracy": _("Accuracy on all its questions (%)"),
+        "all_rotations": _("Right under all rotations (%)"),
+        "specialty": _("Specialty"),
+        "level": _("Level"),
+        "model_1": _("Model 1"),
+        "model_2": _("Model 2"),
+        "only_1_correct": _("Only model 1 right"),
+        "only_2_correct": _("Only model 2 right"),
+        "p_exact": _("Exact p"),
+        "p_holm": _("Holm-adjusted p"),
+        "gap": _("Gap (points)"),
+        "p_fisher": _("Fisher exact p"),
+        "excluded_configuration": _("Left out: endpoint configuration"),
+        "excluded_not_sent": _("Left out: never sent"),
+        "excluded_unfinished": _("Left out: unfinished"),
+        "superseded": _("Replaced by a later run"),
+    }
+    statuses = {
+        "no_answer": _("no answer"),
+        "ambiguous": _("ambiguous"),
+        "invalid": _("invalid"),
+        "truncated": _("truncated"),
+        "error": _("error"),
+        "failed": _("failed"),
+    }
+    for status, label in statuses.items():
+        headers[status] = label
+        headers[f"{status}_rate"] = _("%(name)s (%%)") % {"name": label}
+    return headers
+
+
+def human_frame(frame: pd.DataFrame, board: Leaderboard, *, language: str) -> pd.DataFrame:
+    """Relabel a data table for people: translated headers, names for codes and architectures.
+
+    Call it inside translation.override(language); unknown columns keep their key.
+    """
+    names = {c.code: _column_label(c, language) for c in board.specialties + board.levels}
+    headers = _headers()
+
+    def header(key: str) -> str:
+        prefix, _sep, code = str(key).partition(":")
+        if prefix in ("specialty", "level") and code:
+            return _("%(name)s (%%)") % {"name": names.get(code, code)}
+        return headers.get(str(key), str(key))
+
+    human = frame.copy()
+    if "architecture" in human.columns:
+        human["architecture"] = human["architecture"].map(architecture_label)
+    if "baseline" in human.columns:
+        human["baseline"] = human["baseline"].map(lambda value: _("yes") if value else "")
+    for key in ("specialty", "level"):
+        if key in human.columns:
+            human[key] = human[key].map(lambda code: names.get(code, code))
+    return human.rename(columns=header)
+
+
 def to_markdown(frame: pd.DataFrame) -> str:
     """Render a frame as a GitHub-flavoured Markdown table (pipes in cells escaped)."""
     header = [str(column) for column in frame.columns]
@@ -192,19 +282,86 @@ _LATEX_SPECIAL = {
 }
 
 
+def latex_escape(text: str) -> str:
+    """Escape the characters LaTeX treats as commands or markup (\\ & % $ # _ { } ~ ^)."""
+    return text.translate(_LATEX_ESCAPES)
+
+
+_LATEX_ESCAPES = str.maketrans(_LATEX_SPECIAL)
+
+LATEX_PACKAGES = r"\usepackage{booktabs,graphicx,longtable}"
+
+# Tables with more rows than this become a longtable, which breaks across pages.
+LATEX_LONG_ROWS = 30
+
+
 def to_latex(frame: pd.DataFrame, *, caption: str = "") -> str:
-    """Render a frame as a booktabs LaTeX table; CJK headers need xeCJK or ctex to typeset."""
-    escape = str.maketrans(_LATEX_SPECIAL)
+    """Render a frame as a booktabs LaTeX table, every header and cell escaped.
+
+    The table is a fragment for \\input that needs booktabs, graphicx and
+    longtable. Chinese text also needs ctex (or xeCJK) under XeLaTeX or
+    LuaLaTeX. latex_document() wraps fragments in a document that loads them.
+    A table wider than the text is scaled down to fit. A table of more than
+    LATEX_LONG_ROWS rows is a longtable instead, which is never scaled.
+    """
+    if frame.columns.empty:
+        raise ValueError("cannot render a LaTeX table without columns")
     columns = "l" * len(frame.columns)
-    lines = [r"\begin{table}[t]", r"\centering", rf"\begin{{tabular}}{{{columns}}}", r"\toprule"]
-    lines.append(" & ".join(str(c).translate(escape) for c in frame.columns) + r" \\")
-    lines.append(r"\midrule")
-    for values in frame.itertuples(index=False):
-        lines.append(" & ".join(_plain(v).translate(escape) for v in values) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
+    header = " & ".join(latex_escape(str(c)) for c in frame.columns) + r" \\"
+    body = [
+        " & ".join(latex_escape(_plain(v)) for v in values) + r" \\"
+        for values in frame.itertuples(index=False)
+    ]
+    note = "% Needs " + LATEX_PACKAGES + "; Chinese text needs ctex or xeCJK (XeLaTeX or LuaLaTeX)."
+
+    if len(body) > LATEX_LONG_ROWS:
+        lines = [note, rf"\begin{{longtable}}{{{columns}}}"]
+        if caption:
+            lines.append(rf"\caption{{{latex_escape(caption)}}} \\")
+        lines += [r"\toprule", header, r"\midrule", r"\endhead", r"\bottomrule", r"\endfoot"]
+        lines += body
+        lines.append(r"\end{longtable}")
+        return "\n".join(lines) + "\n"
+
+    lines = [
+        note,
+        r"\begin{table}[htbp]",
+        r"\centering",
+        # \width is the table's natural width inside \resizebox.
+        r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%",
+        rf"\begin{{tabular}}{{{columns}}}",
+        r"\toprule",
+        header,
+        r"\midrule",
+        *body,
+        r"\bottomrule",
+        r"\end{tabular}}",
+    ]
     if caption:
-        lines.append(rf"\caption{{{caption.translate(escape)}}}")
+        lines.append(rf"\caption{{{latex_escape(caption)}}}")
     lines.append(r"\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+def latex_document(fragments: list[str], *, title: str = "") -> str:
+    """Wrap table fragments (file names for \\input) in a ctexart document.
+
+    Compile it with xelatex or lualatex; ctex picks the CJK fonts the TeX
+    installation has. Pages are A4 landscape, because the main table has a
+    column per specialty and level.
+    """
+    lines = [
+        r"\documentclass[a4paper]{ctexart}",
+        r"\usepackage[landscape,margin=1.5cm]{geometry}",
+        LATEX_PACKAGES,
+        r"\begin{document}",
+        r"\footnotesize",
+        r"\setlength{\tabcolsep}{3pt}",
+    ]
+    if title:
+        lines.append(rf"\section*{{{latex_escape(title)}}}")
+    lines += [rf"\input{{{name}}}" for name in fragments]
+    lines.append(r"\end{document}")
     return "\n".join(lines) + "\n"
 
 

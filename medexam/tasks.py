@@ -1,4 +1,4 @@
-"""Celery tasks of the question bank: imports of large files."""
+"""Celery tasks of the question bank: imports of large files and dataset version builds."""
 
 from __future__ import annotations
 
@@ -16,3 +16,12 @@ def import_questions_task(job_id: int) -> None:
 
     logger.info("import task for job %s received", job_id)
     import_job_execute(job_id=job_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=3000, time_limit=3300)
+def build_dataset_version_task(version_id: int) -> None:
+    """Build dataset version version_id; a version already built or being built is left alone."""
+    from medexam.services.datasets import dataset_version_build
+
+    logger.info("dataset version build task for version %s received", version_id)
+    dataset_version_build(version_id=version_id)

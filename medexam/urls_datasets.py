@@ -10,6 +10,7 @@ app_name = "datasets"
 urlpatterns = [
     path("datasets/", views_datasets.dataset_index, name="index"),
     path("datasets/<int:pk>/download/<str:fmt>/", views_datasets.dataset_download, name="download"),
+    path("datasets/<int:pk>/progress/", views_datasets.dataset_progress, name="progress"),
     path("datasets/current/download/<str:fmt>/", views_datasets.current_download, name="current"),
     path("api/agreement/", api_agreement.AgreementReport.as_view(), name="api-agreement"),
     path("api/datasets/", api_datasets.DatasetVersionList.as_view(), name="api-list"),

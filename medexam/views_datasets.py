@@ -10,11 +10,18 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from medexam import roles
@@ -26,8 +33,9 @@ from medexam.exports import (
     export_records,
     write_parquet,
 )
-from medexam.models import DatasetVersion, ValidityRuleSet
-from medexam.services.datasets import dataset_version_create
+from medexam.models import DatasetVersion, Specialty, ValidityRuleSet
+from medexam.services.datasets import dataset_version_request
+from review import agreement
 from review.impact import validity_impact
 
 logger = logging.getLogger(__name__)
@@ -43,6 +51,14 @@ class DatasetVersionForm(forms.Form):
     all_items = forms.BooleanField(
         label=gettext_lazy("Keep every active question with its status, not only validated ones"),
         required=False,
+    )
+    resampling = forms.ChoiceField(
+        label=gettext_lazy("Bootstrap resampling for agreement intervals"),
+        choices=[
+            ("units", gettext_lazy("units (reviewed responses)")),
+            ("pairs", gettext_lazy("pairs of values within units (Hayes and Krippendorff 2007)")),
+        ],
+        initial=agreement.BOOTSTRAP_METHOD,
     )
 
 
@@ -78,43 +94,95 @@ def dataset_index(request: HttpRequest) -> HttpResponse:
     _require_dataset_role(request)
     form = DatasetVersionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        # NOTE: the version is built inside the request, so a large bank can
-        # outlast a proxy timeout. The export benchmark needed 560 s to insert
-        # and freeze 100,000 questions on 2 busy cores.
+        # The request only reserves the version number; a Celery worker builds
+        # the version, which takes minutes for a large bank.
         try:
-            version = dataset_version_create(
+            version = dataset_version_request(
                 name=form.cleaned_data["name"],
                 rule_set_id=form.cleaned_data["rule_set"].id,
                 user=request.user,
                 validated_only=not form.cleaned_data["all_items"],
+                resampling=form.cleaned_data["resampling"],
             )
         except ValueError as exc:
-            logger.warning("dataset version create rejected user=%s: %s", request.user.pk, exc)
+            logger.warning("dataset version request rejected user=%s: %s", request.user.pk, exc)
             form.add_error(None, str(exc))
         else:
             messages.success(
                 request,
-                _("Created %(version)s with %(items)d items.")
-                % {"version": version, "items": version.item_count},
+                _("Requested %(version)s; a background worker is building it.")
+                % {"version": version},
             )
             return redirect("datasets:index")
 
+    versions = DatasetVersion.objects.select_related("created_by").order_by("name", "-version")
+    impact = validity_impact()
+    specialty_names = specialty_name_map()
     context: dict[str, Any] = {
         "form": form,
-        "versions": DatasetVersion.objects.select_related("created_by").order_by(
-            "name", "-version"
-        ),
-        "formats": FORMATS,
-        "impact": validity_impact(),
+        "versions": versions,
+        "formats": format_labels(),
+        "impact": impact,
+        "removed_by_specialty": [
+            (specialty_names.get(code, code), counts)
+            for code, counts in impact["removed_by_specialty"].items()
+        ],
     }
     return render(request, "medexam/datasets/index.html", context)
 
 
+def format_labels() -> list[tuple[str, str]]:
+    """Pair each export format with its label on the page."""
+    labels = {
+        "jsonl": "JSONL",
+        "csv": "CSV",
+        "parquet": "Parquet",
+        "datasheet": _("datasheet (Markdown)"),
+    }
+    return [(fmt, labels[fmt]) for fmt in FORMATS]
+
+
+def specialty_name_map() -> dict[str, str]:
+    """Map specialty codes to names in the active language (Chinese unless English is chosen)."""
+    english = (get_language() or "").startswith("en")
+    names = {}
+    for specialty in Specialty.objects.all():
+        names[specialty.code] = (
+            specialty.name_en if english else specialty.name_zh
+        ) or specialty.code
+    names["(none)"] = _("no specialty")
+    return names
+
+
+def version_progress(version: DatasetVersion) -> dict[str, Any]:
+    """Return the build status of a version as the page and the API show it."""
+    return {
+        "id": version.pk,
+        "status": version.status,
+        "status_label": str(version.get_status_display()),
+        "items_done": version.item_count,
+        "items_total": version.items_total,
+        "finished": version.status
+        in (DatasetVersion.Status.PUBLISHED, DatasetVersion.Status.FAILED),
+        "error": version.error_message,
+    }
+
+
 @login_required
-def dataset_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
-    """Download one export of a dataset version."""
+def dataset_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """Return the build progress of one version as JSON, for the page's polling script."""
     _require_dataset_role(request)
     version = get_object_or_404(DatasetVersion, pk=pk)
+    return JsonResponse(version_progress(version))
+
+
+@login_required
+def dataset_download(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
+    """Download one export of a published dataset version."""
+    _require_dataset_role(request)
+    version = get_object_or_404(DatasetVersion, pk=pk)
+    if version.status != DatasetVersion.Status.PUBLISHED:
+        raise Http404(_("This dataset version is not published yet."))
     if fmt not in FORMATS:
         return HttpResponse(status=404)
     return export_response(fmt, version)

@@ -8,7 +8,14 @@ from django.shortcuts import render
 from django.utils.translation import get_language
 
 from medexam import figures, tables
-from medexam.leaderboard import Cell, Leaderboard, leaderboard_compute
+from medexam.leaderboard import (
+    ALL,
+    COMMON,
+    Cell,
+    Leaderboard,
+    leaderboard_compute,
+    models_without_params,
+)
 from medexam.models import Question
 
 TABLES = {
@@ -23,11 +30,26 @@ def validated_only(request: HttpRequest) -> bool:
     return request.GET.get("validated", "") in {"1", "true", "yes"}
 
 
+def scope_of(request: HttpRequest) -> str:
+    """Read ?scope=all, which gives each model its own questions instead of the common ones."""
+    return ALL if request.GET.get("scope", "") == ALL else COMMON
+
+
+def query_string(*, validated: bool, scope: str) -> str:
+    """Build the query that keeps the page's choices on its download links."""
+    parts = []
+    if validated:
+        parts.append("validated=1")
+    if scope == ALL:
+        parts.append("scope=all")
+    return "?" + "&".join(parts) if parts else ""
+
+
 def compute_for_request(request: HttpRequest) -> Leaderboard:
+    items = None
     if validated_only(request):
         items = Question.objects.filter(validity=Question.Validity.VALIDATED)
-        return leaderboard_compute(items=items)
-    return leaderboard_compute()
+    return leaderboard_compute(items=items, scope=scope_of(request))
 
 
 def _display(cell: Cell | None) -> dict | None:
@@ -56,6 +78,10 @@ def display_rows(board: Leaderboard) -> list[dict]:
                 "total_params_b": row.total_params_b,
                 "active_params_b": row.active_params_b,
                 "overall": _display(row.overall),
+                "full_set": _display(row.full_set),
+                "excluded": row.excluded,
+                "excluded_count": sum(row.excluded.values()),
+                "superseded": row.superseded,
                 "macro": _percent(row.macro_accuracy),
                 "failure_rate": _percent(row.failure_rate),
                 "failures": row.failures,
@@ -72,6 +98,7 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     """Show the accuracy tables and the figures, with download links."""
     board = compute_for_request(request)
     chinese = (get_language() or "").startswith("zh")
+    validated, scope = validated_only(request), scope_of(request)
     context = {
         "board_data": board.as_dict(),
         "rows": display_rows(board),
@@ -80,8 +107,16 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         "has_rotations": any(row.all_rotations is not None for row in board.rows),
         "figure_names": figures.FIGURES,
         "table_names": list(TABLES),
-        "validated": validated_only(request),
-        "query": "?validated=1" if validated_only(request) else "",
+        "validated": validated,
+        "scope": scope,
+        "excluded_count": sum(board.excluded.values()),
+        "missing_params": models_without_params(board),
+        "query": query_string(validated=validated, scope=scope),
+        "download_query": query_string(validated=validated, scope=scope).replace("?", "&", 1),
+        "other_scope_query": query_string(
+            validated=validated, scope=COMMON if scope == ALL else ALL
+        ),
+        "other_validated_query": query_string(validated=not validated, scope=scope),
     }
     return render(request, "medexam/leaderboard/index.html", context)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.db.models import QuerySet
 
 from review import agreement
 from review.models import Review
@@ -48,7 +49,9 @@ def review_rows(
     if run_id is not None:
         queryset = queryset.filter(response__run_id=run_id)
     if question_ids is not None:
-        queryset = queryset.filter(response__question_id__in=list(question_ids))
+        # A query stays a subquery; any other iterable is read into a list.
+        ids = question_ids if isinstance(question_ids, QuerySet) else list(question_ids)
+        queryset = queryset.filter(response__question_id__in=ids)
     fields = (
         "response_id",
         "response__question_id",
@@ -122,13 +125,16 @@ def reliability_matrix(
 
 
 def _summarise_rows(
-    rows: list[ReviewRow], rating_level: agreement.Level, bootstrap_samples: int
+    rows: list[ReviewRow],
+    rating_level: agreement.Level,
+    bootstrap_samples: int,
+    resampling: agreement.Resampling = agreement.BOOTSTRAP_METHOD,
 ) -> dict[str, Any]:
     result: dict[str, Any] = {"reviews": len(rows), "dimensions": {}}
     for dimension, level in dimensions(rating_level):
         matrix, _, _ = reliability_matrix(rows, dimension, level)
         result["dimensions"][dimension] = agreement.summarise_matrix(
-            matrix, level, bootstrap_samples=bootstrap_samples
+            matrix, level, bootstrap_samples=bootstrap_samples, resampling=resampling
         )
     return result
 
@@ -202,18 +208,21 @@ def agreement_report(
     run_id: int | None = None,
     rating_level: agreement.Level = "ordinal",
     bootstrap_samples: int = agreement.BOOTSTRAP_SAMPLES,
+    resampling: agreement.Resampling = agreement.BOOTSTRAP_METHOD,
+    question_ids: Iterable[int] | None = None,
 ) -> dict[str, Any]:
     """Compute agreement over stored reviews, overall and optionally per group.
 
-    by is one of GROUPINGS. Reviewers appear by pseudonym only.
+    by is one of GROUPINGS. Reviewers appear by pseudonym only. run_id and
+    question_ids limit the reviews to one run and to those questions.
     """
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"Unknown grouping {by!r}; use one of {', '.join(GROUPINGS)}.")
     started = time.monotonic()
-    rows = review_rows(run_id=run_id)
+    rows = review_rows(run_id=run_id, question_ids=question_ids)
     report: dict[str, Any] = {
         "run": run_id,
-        "overall": _summarise_rows(rows, rating_level, bootstrap_samples),
+        "overall": _summarise_rows(rows, rating_level, bootstrap_samples, resampling),
     }
     verdict_matrix, coders, _ = reliability_matrix(rows, "verdict")
     report["pairwise_verdict_kappa"] = agreement.pairwise_kappas(verdict_matrix, coders)
@@ -230,7 +239,7 @@ def agreement_report(
             grouped[_group_key(row, by)].append(row)
         report["by"] = by
         report["groups"] = {
-            key: _summarise_rows(group, rating_level, bootstrap_samples)
+            key: _summarise_rows(group, rating_level, bootstrap_samples, resampling)
             for key, group in sorted(grouped.items())
         }
     logger.info(

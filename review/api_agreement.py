@@ -32,13 +32,18 @@ class AgreementQuery(serializers.Serializer):
     bootstrap = serializers.IntegerField(
         default=agreement.BOOTSTRAP_SAMPLES, min_value=0, max_value=MAX_BOOTSTRAP
     )
+    resampling = serializers.ChoiceField(
+        choices=agreement.RESAMPLINGS, default=agreement.BOOTSTRAP_METHOD
+    )
 
 
 class AgreementReport(APIView):
     """Krippendorff's alpha and related figures per rubric dimension, overall and per group.
 
     Query parameters: by (specialty, level, run, item, reviewer), run (an
-    evaluation run id), level (for the 1-5 ratings) and bootstrap (resamples).
+    evaluation run id), level (for the 1-5 ratings), bootstrap (resamples) and
+    resampling (units, or pairs of values within units as Hayes and
+    Krippendorff 2007 describe).
     """
 
     permission_classes = [CanReadAgreement]
@@ -52,5 +57,6 @@ class AgreementReport(APIView):
             run_id=query.validated_data.get("run"),
             rating_level=query.validated_data["level"],
             bootstrap_samples=query.validated_data["bootstrap"],
+            resampling=query.validated_data["resampling"],
         )
         return Response(report)

@@ -13,12 +13,19 @@ def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session")
+def _empty_static_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("staticfiles")
+
+
 @pytest.fixture(autouse=True)
-def _plain_http_and_static(settings):
+def _plain_http_and_static(settings, _empty_static_root):
     # With DATABASE_URL set the settings are production's: HTTPS redirects and
     # hashed static files that only exist after collectstatic. The test client
-    # speaks plain HTTP and serves static files from the apps.
+    # speaks plain HTTP and serves static files from the apps; an empty
+    # STATIC_ROOT keeps WhiteNoise from warning that the directory is missing.
     settings.SECURE_SSL_REDIRECT = False
+    settings.STATIC_ROOT = str(_empty_static_root)
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -79,3 +86,54 @@ def eager(settings):
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = original
+
+
+@pytest.fixture
+def celery_worker_process():
+    """A real Celery worker (solo pool) on CELERY_BROKER_URL and this test's database."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from django.db import connection
+
+    database = connection.settings_dict
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+        f"{database['NAME']}",
+    )
+    # The log goes to a file: an unread pipe would block a worker that logs a lot.
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "medexam",
+            "worker",
+            "--pool",
+            "solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel",
+            "INFO",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        text=True,
+    )
+    yield worker
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+    log.close()

@@ -54,16 +54,20 @@ def make_model(
 
 
 def make_run(model: LanguageModel, *, shuffle_options: bool = False) -> EvaluationRun:
+    # A second run of the same model reuses its endpoint.
     if architecture_is_baseline(model):
-        endpoint = Endpoint.objects.create(
-            model=model, name=f"{model.name} endpoint", kind="baseline", baseline="always_A"
+        endpoint, _ = Endpoint.objects.get_or_create(
+            name=f"{model.name} endpoint",
+            defaults={"model": model, "kind": "baseline", "baseline": "always_A"},
         )
     else:
-        endpoint = Endpoint.objects.create(
-            model=model,
+        endpoint, _ = Endpoint.objects.get_or_create(
             name=f"{model.name} endpoint",
-            base_url="http://127.0.0.1:9/v1",
-            served_model_id=model.name,
+            defaults={
+                "model": model,
+                "base_url": "http://127.0.0.1:9/v1",
+                "served_model_id": model.name,
+            },
         )
     template, _ = PromptTemplate.objects.get_or_create(
         name="plain", version=1, defaults={"user_template": "{stem}\n{options}"}
@@ -91,6 +95,8 @@ def make_response(
     option_order: str = "",
     state: str = "done",
     raw_text: str | None = None,
+    attempts: int | None = None,
+    error: str = "",
 ) -> ModelResponse:
     """Store a response whose extraction fields hold `letters` and `status`."""
     response = response_row(
@@ -102,6 +108,8 @@ def make_response(
         option_order=option_order,
         state=state,
         raw_text=raw_text,
+        attempts=attempts,
+        error=error,
     )
     response.save()
     return response
@@ -117,8 +125,16 @@ def response_row(
     option_order: str = "",
     state: str = "done",
     raw_text: str | None = None,
+    attempts: int | None = None,
+    error: str = "",
 ) -> ModelResponse:
-    """Build an unsaved response, as make_response stores it."""
+    """Build an unsaved response, as make_response stores it.
+
+    A finished response defaults to one attempt, as the workers store it once
+    the model was asked. One still pending or in progress defaults to none.
+    """
+    if attempts is None:
+        attempts = 1 if state in ("done", "failed") else 0
     is_correct = status == "ok" and set(letters) == set(question.answer_key)
     return ModelResponse(
         run=run,
@@ -126,6 +142,8 @@ def response_row(
         sample_index=sample_index,
         option_order=option_order,
         state=state,
+        attempts=attempts,
+        error=error,
         raw_text=raw_text if raw_text is not None else f"答案：{letters}",
         extracted_letters=letters if status == "ok" else "",
         extraction_status=status if state == "done" else "",

@@ -182,3 +182,105 @@ def test_encode_matrix_maps_labels():
     assert labels == ["a", "b"]
     assert np.isnan(matrix[0, 1])
     assert matrix[1, 0] == 0.0
+
+
+@pytest.mark.parametrize("level", agreement.LEVELS)
+def test_coincidences_give_package_alpha(level):
+    # The pairs bootstrap rebuilds alpha from the coincidence matrix; it must
+    # agree with the package before its resamples can mean anything.
+    domain = np.unique(KRIPPENDORFF_2011[~np.isnan(KRIPPENDORFF_2011)])
+    counts = agreement._value_counts(KRIPPENDORFF_2011, domain)
+    coincidence = agreement.coincidences(counts)
+    totals = coincidence.sum(axis=1)
+    differences = agreement._squared_differences(domain, totals, level)
+    n = coincidence.sum()
+    observed = float((coincidence * differences).sum()) / n
+    expected = float(totals @ differences @ totals) / (n * (n - 1))
+    assert n == 40
+    assert 1 - observed / expected == pytest.approx(
+        agreement.krippendorff_alpha(KRIPPENDORFF_2011, level).value
+    )
+
+
+@pytest.mark.parametrize("level", agreement.LEVELS)
+def test_pairs_bootstrap_centred_on_alpha(level):
+    domain = np.unique(KRIPPENDORFF_2011[~np.isnan(KRIPPENDORFF_2011)])
+    counts = agreement._value_counts(KRIPPENDORFF_2011, domain)
+    estimates = agreement.pairs_bootstrap(counts, domain, level, 4000, agreement.BOOTSTRAP_SEED)
+    point = agreement.krippendorff_alpha(KRIPPENDORFF_2011, level).value
+    assert estimates.shape == (4000,)
+    assert abs(float(np.mean(estimates)) - point) < 0.01
+    assert float(np.std(estimates)) > 0.01
+
+
+@pytest.mark.parametrize("level", agreement.LEVELS)
+def test_pairs_interval_contains_alpha(level):
+    result = agreement.krippendorff_alpha(
+        KRIPPENDORFF_2011, level, bootstrap_samples=1000, resampling="pairs"
+    )
+    assert result.ci_low < result.value < result.ci_high
+    assert result.ci_high <= 1.0
+
+
+def test_pairs_interval_narrower_than_units():
+    # Resampling 40 pairable values keeps every unit's weight, while resampling
+    # 11 units can drop whole units, so the units interval is the wider one here.
+    units = agreement.krippendorff_alpha(KRIPPENDORFF_2011, "nominal", bootstrap_samples=1000)
+    pairs = agreement.krippendorff_alpha(
+        KRIPPENDORFF_2011, "nominal", bootstrap_samples=1000, resampling="pairs"
+    )
+    assert pairs.ci_high - pairs.ci_low < units.ci_high - units.ci_low
+
+
+def test_pairs_bootstrap_same_seed_same_interval():
+    first = agreement.krippendorff_alpha(
+        KRIPPENDORFF_2011, "ordinal", bootstrap_samples=500, resampling="pairs"
+    )
+    second = agreement.krippendorff_alpha(
+        KRIPPENDORFF_2011, "ordinal", bootstrap_samples=500, resampling="pairs"
+    )
+    other_seed = agreement.krippendorff_alpha(
+        KRIPPENDORFF_2011, "ordinal", bootstrap_samples=500, resampling="pairs", seed=7
+    )
+    assert (first.ci_low, first.ci_high) == (second.ci_low, second.ci_high)
+    assert (first.ci_low, first.ci_high) != (other_seed.ci_low, other_seed.ci_high)
+
+
+def test_pairs_bootstrap_undefined_has_no_interval():
+    same = np.array([[1.0, 2.0, np.nan], [1.0, 2.0, 3.0]])
+    single = agreement.krippendorff_alpha(
+        np.array([[1.0, 1.0, 1.0], [1.0, 1.0, np.nan]]),
+        "nominal",
+        bootstrap_samples=200,
+        resampling="pairs",
+    )
+    data = single.as_dict()
+    assert data["value"] is None
+    assert data["undefined"] == agreement.UNDEFINED_ONE_VALUE
+    assert "ci" not in data
+    assert "NaN" not in json.dumps(data)
+    perfect = agreement.krippendorff_alpha(
+        same, "nominal", bootstrap_samples=200, resampling="pairs"
+    )
+    assert perfect.value == 1.0
+    assert perfect.ci_low == perfect.ci_high == 1.0
+
+
+def test_pairs_bootstrap_empty_without_expected_disagreement():
+    counts = np.array([[2, 0], [3, 0]])
+    estimates = agreement.pairs_bootstrap(counts, np.array([0.0, 1.0]), "nominal", 50, 1)
+    assert estimates.size == 0
+
+
+def test_summary_states_resampling():
+    summary = agreement.summarise_matrix(
+        KRIPPENDORFF_2011, "nominal", bootstrap_samples=100, resampling="pairs"
+    )
+    assert summary["bootstrap"]["resampling"] == "pairs"
+    assert summary["bootstrap"]["seed"] == agreement.BOOTSTRAP_SEED
+    assert len(summary["alpha"]["ci"]) == 2
+
+
+def test_unknown_resampling_rejected():
+    with pytest.raises(ValueError, match="Unknown resampling"):
+        agreement.krippendorff_alpha(KRIPPENDORFF_2011, "nominal", resampling="coders")

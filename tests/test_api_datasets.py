@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from medexam import roles
 from medexam.models import ValidityRuleSet
-from medexam.services.datasets import dataset_version_create
+from medexam.services.datasets import dataset_version_create, dataset_version_request
 from tests.review_data import make_question, make_response, make_review, make_reviewers, make_run
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +80,22 @@ def test_list_rejects_reviewer(make_user):
 def test_impact_endpoint(api, version):
     body = api.get("/api/datasets/impact/").json()
     assert body["models"][0]["after"]["accuracy"] == 1.0
+
+
+def test_detail_states_status(api, version):
+    body = api.get(f"/api/datasets/{version.pk}/").json()
+    assert body["status"] == "published"
+    assert body["items_total"] == body["item_count"] == 1
+    assert body["error_message"] == ""
+    assert body["resampling"] == "units"
+
+
+def test_export_of_pending_version_conflicts(api, version):
+    pending = dataset_version_request(
+        name="cmb", rule_set_id=ValidityRuleSet.objects.get(name="default").id, enqueue=False
+    )
+    response = api.get(f"/api/datasets/{pending.pk}/export/jsonl/")
+    assert response.status_code == 409
+    assert "pending" in response.json()["detail"]
+    listed = {row["version"]: row["status"] for row in api.get("/api/datasets/").json()["results"]}
+    assert listed == {1: "published", 2: "pending"}

@@ -55,3 +55,33 @@ def test_api_failures_in_denominator(signed_in, db):
     rows = signed_in.get(reverse("api-leaderboard")).json()["rows"]
     for row in rows:
         assert row["overall"]["total"] == 28
+
+
+def test_api_common_items_and_exclusions(signed_in, db):
+    from tests.run_rows import make_model, make_question, make_response, make_run
+
+    questions = [make_question(number, answer_key="A") for number in range(1, 4)]
+    wide = make_run(make_model("wide"))
+    for question in questions:
+        make_response(wide, question, "A")
+    narrow = make_run(make_model("narrow"))
+    make_response(narrow, questions[0], "A")
+    make_response(narrow, questions[1], "", state="failed", status="error", attempts=0)
+
+    data = signed_in.get(reverse("api-leaderboard")).json()
+
+    assert data["scope"] == "common"
+    assert data["common_item_count"] == 1
+    assert data["answered_item_count"] == 3
+    assert data["excluded_responses"] == {"configuration": 0, "not_sent": 1, "unfinished": 0}
+    wide_row = next(row for row in data["rows"] if row["name"] == "wide")
+    assert wide_row["overall"]["total"] == 1
+    assert wide_row["full_set"]["total"] == 3
+
+
+def test_api_scope_all_matches_page(signed_in, db):
+    make_demo_board(per_cell=2)
+    page = signed_in.get(reverse("leaderboard") + "?scope=all")
+    api = signed_in.get(reverse("api-leaderboard") + "?scope=all").json()
+    assert api["scope"] == "all"
+    assert api["rows"] == json.loads(json.dumps(page.context["board_data"]["rows"]))

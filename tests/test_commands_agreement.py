@@ -8,6 +8,7 @@ from io import StringIO
 import pyarrow.parquet as pq
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from medexam.models import DatasetVersion, ValidityRuleSet
 from tests.review_data import make_question, make_response, make_review, make_reviewers, make_run
@@ -48,6 +49,30 @@ def test_agreement_input_csv(tmp_path, level, published):
         )
     )
     assert round(report["overall"]["alpha"]["value"], 3) == published
+
+
+@pytest.mark.parametrize(
+    ("resampling", "label"),
+    [("units", "按单元重抽样 200 次"), ("pairs", "按可配对取值（Hayes 与 Krippendorff）重抽样")],
+)
+def test_agreement_text_names_resampling_in_chinese(tmp_path, resampling, label):
+    path = tmp_path / "table.csv"
+    path.write_text(KRIPPENDORFF_CSV, encoding="utf-8")
+    with translation.override("zh-hans"):
+        text = run_command(
+            "agreement",
+            "--input",
+            str(path),
+            "--header",
+            "--level",
+            "nominal",
+            "--bootstrap",
+            "200",
+            "--resampling",
+            resampling,
+        )
+    assert label in text
+    assert f"of {resampling}" not in text
 
 
 def test_agreement_input_without_labels(tmp_path):

@@ -42,3 +42,33 @@ def test_figure_frame_rows():
 def test_render_rejects_format():
     with pytest.raises(ValueError, match="expected png or svg"):
         render(None, "gif")  # type: ignore[arg-type]
+
+
+@pytest.mark.django_db
+def test_parameters_figure_names_missing_counts():
+    run = make_run(make_model("no-size-model"))
+    make_response(run, make_question(1), "A")
+    svg = render(draw("parameters", leaderboard_compute(), language="en"), "svg").decode()
+    assert "No model has a parameter count" in svg
+    assert "no-size-model" in svg
+    assert "--total-params-b" in svg
+
+
+@pytest.mark.django_db
+def test_parameters_figure_chinese_message():
+    run = make_run(make_model("no-size-model"))
+    make_response(run, make_question(1), "A")
+    svg = render(draw("parameters", leaderboard_compute(), language="zh-hans"), "svg").decode()
+    assert "缺少参数量的模型" in svg
+    assert "管理后台" in svg
+
+
+@pytest.mark.django_db
+def test_parameters_figure_notes_partial_counts():
+    make_demo_board(per_cell=1)
+    run = make_run(make_model("unsized"))
+    make_response(run, make_question(1), "A")
+    svg = render(draw("parameters", leaderboard_compute(scope="all"), language="en"), "svg")
+    text = svg.decode()
+    assert "Not shown, no parameter count: unsized" in text
+    assert "DeepSeek-V3" in text

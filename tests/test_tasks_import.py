@@ -1,9 +1,6 @@
 """A background import delivered through Redis to a real Celery worker process."""
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,45 +17,6 @@ pytestmark = pytest.mark.skipif(
     not settings.CELERY_BROKER_URL or connection.vendor != "postgresql",
     reason="needs CELERY_BROKER_URL (Redis) and DATABASE_URL (PostgreSQL)",
 )
-
-
-@pytest.fixture
-def celery_worker_process():
-    database = connection.settings_dict
-    env = dict(
-        os.environ,
-        DATABASE_URL=f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-        f"{database['NAME']}",
-    )
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "medexam",
-            "worker",
-            "--pool",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel",
-            "INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    yield worker
-    worker.terminate()
-    try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pyarrow.parquet as pq
 import pytest
@@ -63,13 +64,72 @@ def test_page_shows_impact(client, coordinator, bank):
     assert b"model-a" in response.content
 
 
-def test_page_creates_version(client, coordinator, bank):
-    response = client.post("/datasets/", {"name": "cmb", "rule_set": bank.id})
+def _create_version(client, bank, django_capture_on_commit_callbacks, **extra):
+    """POST the form and run the build the request enqueues (tasks are eager here)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/datasets/", {"name": "cmb", "rule_set": bank.id, "resampling": "units", **extra}
+        )
+    return response
+
+
+def test_page_request_returns_pending_version(client, coordinator, bank):
+    # Without a worker the build never starts: the request only reserves the version.
+    response = client.post(
+        "/datasets/", {"name": "cmb", "rule_set": bank.id, "resampling": "units"}
+    )
+    version = DatasetVersion.objects.get(name="cmb")
+    assert response.status_code == 302
+    assert version.status == DatasetVersion.Status.PENDING
+    assert version.created_by == coordinator
+    assert not version.items.exists()
+
+
+def test_page_creates_version(client, coordinator, bank, eager, django_capture_on_commit_callbacks):
+    response = _create_version(client, bank, django_capture_on_commit_callbacks)
     assert response.status_code == 302
     version = DatasetVersion.objects.get(name="cmb")
+    assert version.status == DatasetVersion.Status.PUBLISHED
     assert version.item_count == 2
     assert version.created_by == coordinator
     assert Question.objects.filter(validity="validated").count() == 2
+
+
+def test_page_shows_pending_progress(client, coordinator, bank):
+    client.post("/datasets/", {"name": "cmb", "rule_set": bank.id, "resampling": "pairs"})
+    version = DatasetVersion.objects.get(name="cmb")
+    DatasetVersion.objects.filter(pk=version.pk).update(
+        status="building", item_count=1, items_total=2
+    )
+    page = client.get("/datasets/").content.decode("utf-8")
+    assert "正在生成" in page
+    assert '<progress max="2" value="1">' in page
+    assert f"/datasets/{version.pk}/download/csv/" not in page
+
+
+def test_progress_json(client, coordinator, bank):
+    client.post("/datasets/", {"name": "cmb", "rule_set": bank.id, "resampling": "units"})
+    version = DatasetVersion.objects.get(name="cmb")
+    data = client.get(f"/datasets/{version.pk}/progress/").json()
+    assert data["status"] == "pending"
+    assert data["finished"] is False
+    assert data["items_done"] == 0
+
+
+def test_page_shows_failure_reason(client, coordinator, bank):
+    client.post("/datasets/", {"name": "cmb", "rule_set": bank.id, "resampling": "units"})
+    DatasetVersion.objects.filter(name="cmb").update(
+        status="failed", error_message="The validity rule set was deleted"
+    )
+    page = client.get("/datasets/").content.decode("utf-8")
+    assert "失败" in page
+    assert "The validity rule set was deleted" in page
+
+
+def test_download_unpublished_404(client, coordinator, bank):
+    client.post("/datasets/", {"name": "cmb", "rule_set": bank.id, "resampling": "units"})
+    version = DatasetVersion.objects.get(name="cmb")
+    assert client.get(f"/datasets/{version.pk}/download/jsonl/").status_code == 404
 
 
 def test_page_rejects_invalid_name(client, coordinator, bank):
@@ -78,8 +138,10 @@ def test_page_rejects_invalid_name(client, coordinator, bank):
     assert not DatasetVersion.objects.exists()
 
 
-def test_download_csv_attachment(client, coordinator, bank):
-    client.post("/datasets/", {"name": "cmb", "rule_set": bank.id})
+def test_download_csv_attachment(
+    client, coordinator, bank, eager, django_capture_on_commit_callbacks
+):
+    _create_version(client, bank, django_capture_on_commit_callbacks)
     version = DatasetVersion.objects.get(name="cmb")
     response = client.get(f"/datasets/{version.pk}/download/csv/")
     body = b"".join(response.streaming_content)
@@ -88,8 +150,8 @@ def test_download_csv_attachment(client, coordinator, bank):
     assert 'filename="cmb-v1.csv"' in response["Content-Disposition"]
 
 
-def test_download_parquet(client, coordinator, bank):
-    client.post("/datasets/", {"name": "cmb", "rule_set": bank.id})
+def test_download_parquet(client, coordinator, bank, eager, django_capture_on_commit_callbacks):
+    _create_version(client, bank, django_capture_on_commit_callbacks)
     version = DatasetVersion.objects.get(name="cmb")
     response = client.get(f"/datasets/{version.pk}/download/parquet/")
     table = pq.read_table(io.BytesIO(b"".join(response.streaming_content)))
@@ -110,3 +172,31 @@ def test_page_chinese_by_default(client, coordinator, bank):
     response = client.get("/datasets/")
     assert "数据集版本" in response.content.decode("utf-8")
 
+
+def test_page_shows_specialty_names_in_chinese(client, coordinator, bank):
+    page = client.get("/datasets/").content.decode("utf-8")
+    removed = page[page.index("各专科") :]
+    assert "心血管内科" in removed
+    assert "cardiovascular" not in removed
+
+
+def _visible_text(page: bytes) -> str:
+    return re.sub(r"<[^>]+>", " ", page.decode("utf-8"))
+
+
+def test_page_labels_in_chinese(
+    client, coordinator, bank, eager, django_capture_on_commit_callbacks
+):
+    _create_version(client, bank, django_capture_on_commit_callbacks)
+    text = _visible_text(client.get("/datasets/").content)
+    for label in ("已发布", "数据说明", "自助法重抽样", "状态"):
+        assert label in text
+    for english in ("Items removed", "Downloads", "datasheet", "published", "cardiovascular"):
+        assert english not in text
+
+
+def test_page_specialty_names_in_english(client, coordinator, bank, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    text = _visible_text(client.get("/datasets/").content)
+    assert "Cardiovascular medicine" in text
+    assert "心血管内科" not in text

@@ -102,3 +102,97 @@ def test_table_csv(signed_in, demo):
 def test_validated_filter(signed_in, demo):
     response = signed_in.get(reverse("leaderboard") + "?validated=1")
     assert response.context["board_data"]["item_count"] == 0
+
+
+@pytest.fixture
+def uneven(db):
+    """Two models on different question sets, and one whose endpoint answered 404."""
+    from django.utils import timezone
+
+    from medexam.models import Attempt
+    from tests.run_rows import make_model, make_question, make_response, make_run
+
+    questions = [make_question(number, answer_key="A") for number in range(1, 5)]
+    wide = make_run(make_model("wide", total=70.0, active=70.0))
+    for question in questions:
+        make_response(wide, question, "A")
+    narrow = make_run(make_model("narrow"))
+    for question in questions[:2]:
+        make_response(narrow, question, "A")
+    broken = make_run(make_model("broken-endpoint"))
+    response = make_response(broken, questions[0], "", state="failed", status="error")
+    Attempt.objects.create(
+        response=response,
+        number=1,
+        outcome="client_error",
+        http_status=404,
+        started_at=timezone.now(),
+    )
+    return questions
+
+
+@pytest.fixture
+def in_english(signed_in, settings):
+    signed_in.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return signed_in
+
+
+def test_page_shows_common_items(in_english, uneven):
+    response = in_english.get(reverse("leaderboard"))
+    assert response.context["board_data"]["common_item_count"] == 2
+    assert "compared on the 2 questions" in response.text
+    assert "(4 answered by any)" in response.text
+
+
+def test_page_names_excluded_model(in_english, uneven):
+    response = in_english.get(reverse("leaderboard"))
+    assert "1 response is left out" in response.text
+    assert "1 failed because the endpoint was misconfigured" in response.text
+    assert "broken-endpoint" in response.text
+    assert [row["name"] for row in response.context["rows"]] == ["narrow", "wide"]
+
+
+def test_page_scope_all(signed_in, uneven):
+    response = signed_in.get(reverse("leaderboard") + "?scope=all")
+    wide = next(row for row in response.context["rows"] if row["name"] == "wide")
+    assert response.context["board_data"]["item_count"] == 4
+    assert wide["overall"]["n"] == 4
+    assert 'href="/leaderboard/data/accuracy.csv?scope=all"' in response.text
+
+
+def test_page_shows_full_set_column(signed_in, uneven):
+    response = signed_in.get(reverse("leaderboard"))
+    wide = next(row for row in response.context["rows"] if row["name"] == "wide")
+    assert wide["overall"]["n"] == 2
+    assert wide["full_set"]["n"] == 4
+
+
+def test_page_names_models_without_params(in_english, uneven):
+    response = in_english.get(reverse("leaderboard"))
+    assert response.context["missing_params"] == ["narrow"]
+    assert 'id="missing-params"' in response.text
+    assert "--total-params-b" in response.text
+
+
+def test_page_no_params_warning_when_counts_present(signed_in, demo):
+    response = signed_in.get(reverse("leaderboard"))
+    assert 'id="missing-params"' not in response.text
+
+
+def test_page_chinese_scope_text(signed_in, uneven):
+    response = signed_in.get(reverse("leaderboard"))
+    assert "在所有列出的模型都回答了的 2 道题目上比较模型" in response.text
+    assert "未参与排名" in response.text
+
+
+def test_page_warns_without_common_items(in_english, db):
+    from tests.run_rows import make_model, make_question, make_response, make_run
+
+    make_response(make_run(make_model("left")), make_question(1), "A")
+    make_response(make_run(make_model("right")), make_question(2), "A")
+
+    response = in_english.get(reverse("leaderboard"))
+
+    assert response.context["board_data"]["common_item_count"] == 0
+    assert 'id="no-common-items"' in response.text
+    assert "No question was answered by every listed model" in response.text

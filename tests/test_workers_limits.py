@@ -28,7 +28,8 @@ def _limiter(**fields) -> EndpointLimiter:
 
 def test_cap_blocks_third_lease():
     async def scenario():
-        limiter = _limiter()
+        # A long lease: a stalled test process must not see its leases expire.
+        limiter = _limiter(ttl_s=600.0)
         await limiter.acquire()
         await limiter.acquire()
         try:
@@ -36,10 +37,15 @@ def test_cap_blocks_third_lease():
             blocked = False
         except TimeoutError:
             blocked = True
+        key = f"medexam:endpoint:{limiter.endpoint_id}:leases"
+        leases = await limiter._redis.zrange(key, 0, -1, withscores=True)
+        server_now = await limiter._redis.time()
         await limiter.close()
-        return blocked
+        return blocked, leases, server_now
 
-    assert asyncio.run(scenario()) is True
+    blocked, leases, server_now = asyncio.run(scenario())
+    assert blocked is True, f"third lease granted; leases {leases}, server time {server_now}"
+    assert len(leases) == 2
 
 
 def test_released_lease_frees_slot():

@@ -3,8 +3,9 @@
 The concurrency cap is a lease-based semaphore: a sorted set per endpoint
 whose members are lease tokens scored by their expiry time. A worker that is
 killed never releases its leases, but they expire after `ttl_s`, so the cap
-recovers without an operator. Requests and tokens per minute are counted in
-fixed one-minute windows.
+recovers without an operator. Expiry is read from the Redis server's clock,
+never a worker's, so workers on hosts whose clocks disagree share one cap.
+Requests and tokens per minute are counted in fixed one-minute windows.
 
 Without REDIS_URL (the embedded default, one process) the same interface is
 served by in-process counters.
@@ -22,16 +23,31 @@ import redis.asyncio as aioredis
 
 logger = logging.getLogger(__name__)
 
-# KEYS[1] = lease set; ARGV = now, expiry, limit, token. Returns 1 if leased.
-_ACQUIRE = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
-  redis.call('EXPIRE', KEYS[1], math.ceil(ARGV[2] - ARGV[1]) + 60)
+# The server's clock in seconds, as Lua.
+_NOW = "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) + tonumber(t[2]) / 1000000\n"
+
+# KEYS[1] = lease set; ARGV = ttl in seconds, limit, token. Returns 1 if leased.
+_ACQUIRE = (
+    _NOW
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[3])
+  redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1])) + 60)
   return 1
 end
 return 0
 """
+)
+
+# KEYS[1] = lease set. Returns the number of unexpired leases.
+_IN_USE = (
+    _NOW
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZCARD', KEYS[1])
+"""
+)
 
 _POLL_S = (0.005, 0.025)
 
@@ -57,6 +73,7 @@ class EndpointLimiter:
         self._prefix = f"medexam:endpoint:{endpoint_id}"
         self._redis = aioredis.from_url(redis_url) if redis_url else None
         self._acquire = self._redis.register_script(_ACQUIRE) if self._redis else None
+        self._in_use = self._redis.register_script(_IN_USE) if self._redis else None
         self._local = asyncio.Semaphore(max_concurrency) if not self._redis else None
         self._local_windows: dict[str, int] = {}
 
@@ -72,9 +89,8 @@ class EndpointLimiter:
         else:
             key = f"{self._prefix}:leases"
             while True:
-                now = time.time()
                 leased = await self._acquire(
-                    keys=[key], args=[now, now + self.ttl_s, self.max_concurrency, token]
+                    keys=[key], args=[self.ttl_s, self.max_concurrency, token]
                 )
                 if leased:
                     break
@@ -135,6 +151,4 @@ class EndpointLimiter:
         """Return the number of unexpired leases (for tests and metrics)."""
         if self._redis is None:
             return self.max_concurrency - self._local._value  # type: ignore[union-attr]
-        key = f"{self._prefix}:leases"
-        await self._redis.zremrangebyscore(key, "-inf", time.time())
-        return int(await self._redis.zcard(key))
+        return int(await self._in_use(keys=[f"{self._prefix}:leases"]))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from medexam.importers.rows import RawRow, ReaderOptions, RowError
 
-FORMATS = ("xmedbench", "cmb", "csv", "excel", "jsonl")
+FORMATS = ("xmedbench", "cmb", "csv", "excel", "jsonl", "parquet")
 
 
 def detect_format(path: Path) -> str:
@@ -24,6 +24,8 @@ def detect_format(path: Path) -> str:
         return "csv"
     if suffix == ".json":
         return "cmb"
+    if suffix == ".parquet":
+        return "parquet"
     if suffix == ".jsonl":
         from medexam.importers.jsonl import looks_like_xmedbench
 
@@ -56,6 +58,10 @@ def read_rows(path: Path, file_format: str, options: ReaderOptions) -> Iterator[
         from medexam.importers.jsonl import read_jsonl
 
         return read_jsonl(path, options)
+    if file_format == "parquet":
+        from medexam.importers.tabular import read_parquet
+
+        return read_parquet(path, options)
     raise ValueError(f"Unknown format {file_format!r}; use one of: {', '.join(FORMATS)}.")
 
 

@@ -1,14 +1,20 @@
-"""CSV and Excel question tables, with Chinese or English headers or none.
+"""CSV, Excel and Parquet question tables, with Chinese or English headers or none.
 
 A header row is recognised when it names a stem and an answer column. Files
 without one (or with an unnamed index column) need --columns, a
 comma-separated list naming each column in order; "-" or "index" skips one.
+The project's own CSV and Parquet exports are read back as they are written:
+options A-E in their own columns and further options in options_extra (a JSON
+object). In CSV, cells the export protected from spreadsheet formulas lose
+that apostrophe again.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -18,6 +24,11 @@ from medexam.importers.text import DecodeFailure, read_text
 FIELD_NAMES = ("stem", "answer", "type", "specialty", "level", "explanation", "source", "source_id")
 OPTION_LETTERS = "ABCDEFGH"
 SKIP = {"-", "index", "skip", ""}
+EXTRA_OPTIONS = "options_extra"
+# The CSV export puts an apostrophe before a cell that a spreadsheet would run
+# as a formula, and before a cell that already starts with apostrophes and
+# then such a character, so removing one apostrophe here restores the text.
+_ESCAPED_FORMULA = re.compile(r"^'+[=+\-@\t\r]")
 
 _HEADER_ALIASES = {
     "stem": {"题干", "题目", "stem", "question", "问题"},
@@ -31,9 +42,16 @@ _HEADER_ALIASES = {
 }
 
 
+def unescape_formula(cell: str) -> str:
+    """Undo the CSV export's formula protection (medexam.exports.excel_safe)."""
+    return cell[1:] if _ESCAPED_FORMULA.match(cell) else cell
+
+
 def _header_to_field(header: str) -> str:
     """Map a header cell to a field name or option letter; "" when unknown."""
     name = header.strip().lower().replace(" ", "_")
+    if name == EXTRA_OPTIONS:
+        return EXTRA_OPTIONS
     for field_name, aliases in _HEADER_ALIASES.items():
         if name in aliases:
             return field_name
@@ -95,14 +113,21 @@ def _rows_from_cells(
             continue
         values: dict[str, str] = {}
         row_options: dict[str, str] = {}
+        extra_error = ""
         for name, cell in zip(spec, cells, strict=False):
             if not name:
                 continue
-            if name in OPTION_LETTERS:
+            if name == EXTRA_OPTIONS:
+                extra, extra_error = _extra_options(cell)
+                row_options.update(extra)
+            elif name in OPTION_LETTERS:
                 if cell.strip():
                     row_options[name] = cell.strip()
             else:
                 values[name] = cell.strip()
+        if extra_error:
+            yield RowError(line, EXTRA_OPTIONS, extra_error)
+            continue
         yield RawRow(
             line=line,
             stem=values.get("stem", ""),
@@ -117,6 +142,21 @@ def _rows_from_cells(
         )
 
 
+def _extra_options(cell: str) -> tuple[dict[str, str], str]:
+    """Parse an options_extra cell such as {"F": "..."}; return the options and an error."""
+    if not cell.strip():
+        return {}, ""
+    try:
+        extra = json.loads(cell)
+    except ValueError as exc:
+        return {}, f'not valid JSON ({exc}); expected an object such as {{"F": "..."}}'
+    if not isinstance(extra, dict):
+        return {}, 'expected a JSON object such as {"F": "..."}'
+    return {
+        str(key).strip().upper(): "" if v is None else str(v).strip() for key, v in extra.items()
+    }, ""
+
+
 def read_csv(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowError]:
     try:
         text = read_text(path, options.encoding)
@@ -127,7 +167,8 @@ def read_csv(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowError]:
     first_line = text.split("\n", 1)[0]
     dialect = csv.excel_tab if first_line.count("\t") > first_line.count(",") else csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    yield from _rows_from_cells(((reader.line_num, row) for row in reader), options)
+    cell_rows = ((reader.line_num, [unescape_formula(cell) for cell in row]) for row in reader)
+    yield from _rows_from_cells(cell_rows, options)
 
 
 def _cell_text(value: object) -> str:
@@ -155,3 +196,36 @@ def read_excel(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowError
         yield from _rows_from_cells(cell_rows, options)
     finally:
         workbook.close()
+
+
+def _parquet_cell(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def read_parquet(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowError]:
+    """Read a Parquet table, such as the project's export, one batch at a time.
+
+    The column names are the header row (line 1). Data rows are numbered from
+    2, as they would be in the same table saved as CSV.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as exc:
+        yield RowError(0, "file", f"not a readable Parquet file ({exc})")
+        return
+
+    def cell_rows() -> Iterator[tuple[int, list[str]]]:
+        names = table.schema_arrow.names
+        if not options.columns:
+            yield 1, list(names)
+        line = 1
+        for batch in table.iter_batches(batch_size=5000):
+            columns = [batch.column(name).to_pylist() for name in names]
+            for values in zip(*columns, strict=True):
+                line += 1
+                yield line, [_parquet_cell(value) for value in values]
+
+    yield from _rows_from_cells(cell_rows(), options)

@@ -1,6 +1,11 @@
 """The benchmark's domain, one module per concept."""
 
-from medexam.models.datasets import DatasetItem, DatasetVersion, ValidityRuleSet
+from medexam.models.datasets import (
+    DatasetItem,
+    DatasetVersion,
+    ImmutableVersionError,
+    ValidityRuleSet,
+)
 from medexam.models.llms import Endpoint, LanguageModel, PromptTemplate
 from medexam.models.questions import (
     ImportJob,
@@ -15,6 +20,7 @@ __all__ = [
     "Attempt",
     "DatasetItem",
     "DatasetVersion",
+    "ImmutableVersionError",
     "Endpoint",
     "EvaluationRun",
     "ImportJob",

@@ -13,12 +13,15 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, QuerySet
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from medexam.models import DatasetItem, DatasetVersion, Question, ValidityRuleSet
 from review import agreement
@@ -28,6 +31,11 @@ from review.validity import Rules, adjudicated_keys, validity_apply
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 2000
+# First key of the PostgreSQL advisory locks that guard version builds. The
+# second key is the version id, or ALL_BUILDS_KEY (no version has id 0) for the
+# lock that lets one build run at a time.
+BUILD_LOCK_CLASS = 4207
+ALL_BUILDS_KEY = 0
 
 
 def record_for(
@@ -141,10 +149,78 @@ def summarise_records(records: Iterator[dict[str, Any]]) -> dict[str, Any]:
     return {"items": total, "counts": _count_summary(counts)}
 
 
-def agreement_summary(bootstrap_samples: int = agreement.BOOTSTRAP_SAMPLES) -> dict[str, Any]:
-    """Return the overall agreement per rubric dimension over every stored review."""
-    report = agreement_report(bootstrap_samples=bootstrap_samples)
+def agreement_summary(
+    bootstrap_samples: int = agreement.BOOTSTRAP_SAMPLES,
+    resampling: agreement.Resampling = agreement.BOOTSTRAP_METHOD,
+    question_ids: Iterable[int] | None = None,
+) -> dict[str, Any]:
+    """Return the overall agreement per rubric dimension.
+
+    With question_ids (a list or a values_list query), only the reviews of
+    those questions count; otherwise every stored review does.
+    """
+    report = agreement_report(
+        bootstrap_samples=bootstrap_samples, resampling=resampling, question_ids=question_ids
+    )
     return report["overall"]
+
+
+def dataset_version_request(
+    *,
+    name: str,
+    rule_set_id: int,
+    user: AbstractBaseUser | AnonymousUser | None = None,
+    validated_only: bool = True,
+    bootstrap_samples: int = agreement.BOOTSTRAP_SAMPLES,
+    resampling: agreement.Resampling = agreement.BOOTSTRAP_METHOD,
+    enqueue: bool = True,
+) -> DatasetVersion:
+    """Reserve the next version number of name as a pending version.
+
+    With enqueue, a Celery worker builds it (build_dataset_version_task) once
+    the current transaction commits. Raises ValueError on a blank name, an
+    unknown resampling, an invalid rule set or an unreachable broker.
+    """
+    name = name.strip()
+    if not name:
+        raise ValueError("Dataset name is missing; give a short name such as 'cmb-validated'.")
+    if resampling not in agreement.RESAMPLINGS:
+        raise ValueError(
+            f"Unknown resampling {resampling!r}; use one of {', '.join(agreement.RESAMPLINGS)}."
+        )
+    rule_set = ValidityRuleSet.objects.get(pk=rule_set_id)
+    rules = _rules_snapshot(rule_set, validated_only)
+    version = _new_version(
+        name,
+        rule_set,
+        rules,
+        user,
+        validated_only=validated_only,
+        bootstrap_samples=bootstrap_samples,
+        resampling=resampling,
+    )
+    logger.info(
+        "dataset version requested id=%s name=%s version=%s", version.pk, name, version.version
+    )
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue_build(version.pk))
+    return version
+
+
+def _enqueue_build(version_id: int) -> None:
+    """Send the build task; if the broker is unreachable, fail the version and raise ValueError."""
+    from medexam.tasks import build_dataset_version_task
+
+    try:
+        build_dataset_version_task.delay(version_id)
+    except KombuOperationalError as exc:
+        logger.error("dataset version %s not queued, broker unreachable: %s", version_id, exc)
+        reason = (
+            f"The task broker could not be reached ({exc}); "
+            "check that Redis is running, then request the version again."
+        )
+        _record_failure(version_id, reason)
+        raise ValueError(reason) from exc
 
 
 def dataset_version_create(
@@ -154,71 +230,215 @@ def dataset_version_create(
     user: AbstractBaseUser | AnonymousUser | None = None,
     validated_only: bool = True,
     bootstrap_samples: int = agreement.BOOTSTRAP_SAMPLES,
+    resampling: agreement.Resampling = agreement.BOOTSTRAP_METHOD,
 ) -> DatasetVersion:
-    """Apply a rule set, then freeze the resulting items as the next version of name.
+    """Request a version and build it in this process; return it published.
 
     With validated_only, only validated, active questions enter the version.
     Otherwise every active question does, each with its validity status.
+    Raises ValueError when the request is invalid or the build fails.
     """
-    name = name.strip()
-    if not name:
-        raise ValueError("Dataset name is missing; give a short name such as 'cmb-validated'.")
-    rule_set = ValidityRuleSet.objects.get(pk=rule_set_id)
-    started = time.monotonic()
-    logger.info("dataset version create started name=%s rule_set=%s", name, rule_set_id)
+    version = dataset_version_request(
+        name=name,
+        rule_set_id=rule_set_id,
+        user=user,
+        validated_only=validated_only,
+        bootstrap_samples=bootstrap_samples,
+        resampling=resampling,
+        enqueue=False,
+    )
+    built = dataset_version_build(version_id=version.pk)
+    if built is None or built.status != DatasetVersion.Status.PUBLISHED:
+        reason = built.error_message if built is not None else "another process is building it"
+        raise ValueError(f"Dataset version {version} was not built: {reason}")
+    return built
 
-    validity_counts = validity_apply(rule_set_id=rule_set_id)
-    queryset = Question.objects.filter(status=Question.Status.ACTIVE)
-    if validated_only:
-        queryset = queryset.filter(validity=Question.Validity.VALIDATED)
 
-    with transaction.atomic():
-        version = _new_version(name, rule_set, user, validated_only)
-        digest = hashlib.sha256()
-        summary_counts: dict[str, Counter[str]] = {"specialty": Counter(), "level": Counter()}
-        batch: list[DatasetItem] = []
-        total = 0
-        for record in question_records(queryset):
-            digest.update(canonical_line(record) + b"\n")
-            summary_counts["specialty"][record["specialty"] or "(none)"] += 1
-            summary_counts["level"][record["level"] or "(none)"] += 1
-            batch.append(
-                DatasetItem(dataset=version, question_id=record["question_id"], record=record)
+def _rules_snapshot(rule_set: ValidityRuleSet, validated_only: bool) -> dict[str, Any]:
+    return {
+        "rule_set": rule_set.name,
+        **Rules.from_rule_set(rule_set).as_dict(),
+        "validated_only": validated_only,
+    }
+
+
+@contextmanager
+def _build_lock(version_id: int) -> Iterator[bool]:
+    """Hold PostgreSQL session locks on one version's build; yield whether it was acquired.
+
+    The version's own lock is only tried, so a second delivery of the same
+    task returns at once. A shared lock then makes builds of different
+    versions wait for each other, because each build rewrites every
+    question's validity under its own rule set before freezing the items.
+    The locks end with the worker's database session, so a build whose
+    worker died can be taken over by the redelivered task. Other databases
+    (the embedded SQLite default runs tasks in-process) get no lock.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [BUILD_LOCK_CLASS, version_id])
+        acquired = bool(cursor.fetchone()[0])
+    if not acquired:
+        yield False
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [BUILD_LOCK_CLASS, ALL_BUILDS_KEY])
+        try:
+            yield True
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_unlock(%s, %s)", [BUILD_LOCK_CLASS, ALL_BUILDS_KEY]
+                )
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [BUILD_LOCK_CLASS, version_id])
+
+
+def dataset_version_build(*, version_id: int) -> DatasetVersion | None:
+    """Build a pending version: apply its rule set, freeze the items, publish it.
+
+    Safe to run twice: a published or failed version is left as it is, and a
+    build that another process has locked is skipped (returns None). A version
+    left in "building" by a worker that died is rebuilt from scratch. On an
+    error the partial items are deleted and the version is marked failed with
+    the reason. A ValueError (invalid rules or data) ends there, and any other
+    error is raised again.
+    """
+    with _build_lock(version_id) as acquired:
+        if not acquired:
+            logger.info("dataset version %s is being built by another worker; skipped", version_id)
+            return None
+        version = DatasetVersion.objects.get(pk=version_id)
+        if version.status in (DatasetVersion.Status.PUBLISHED, DatasetVersion.Status.FAILED):
+            logger.info(
+                "dataset version %s is already %s; not built again", version_id, version.status
             )
-            total += 1
-            if len(batch) >= CHUNK_SIZE:
-                DatasetItem.objects.bulk_create(batch)
-                batch = []
-        if batch:
-            DatasetItem.objects.bulk_create(batch)
+            return version
+        if version.status == DatasetVersion.Status.BUILDING:
+            logger.warning("dataset version %s was left building; building it again", version_id)
+            DatasetItem.objects.filter(dataset_id=version_id).delete()
 
-        version.content_hash = digest.hexdigest()
-        version.item_count = total
-        version.summary = {
-            "items": total,
-            "validated_only": validated_only,
-            "validity_of_all_questions": validity_counts,
-            "counts": _count_summary(summary_counts),
-            "agreement": agreement_summary(bootstrap_samples),
-        }
-        version.save(update_fields=["content_hash", "item_count", "summary"])
+        DatasetVersion.objects.filter(pk=version_id).update(
+            status=DatasetVersion.Status.BUILDING, item_count=0, error_message=""
+        )
+        try:
+            _build(version_id)
+        except ValueError as exc:
+            # Invalid data or rules: the reason is for the coordinator, not a bug.
+            logger.warning("dataset version %s build failed: %s", version_id, exc)
+            _record_failure(version_id, str(exc))
+        except Exception as exc:
+            # Any other error, including Celery's soft time limit, must leave a
+            # failed version with its reason instead of one that stays "building".
+            logger.exception("dataset version %s build failed", version_id)
+            _record_failure(version_id, f"{type(exc).__name__}: {exc}")
+            raise
+        return DatasetVersion.objects.get(pk=version_id)
 
+
+def _record_failure(version_id: int, reason: str) -> None:
+    DatasetItem.objects.filter(dataset_id=version_id).delete()
+    DatasetVersion.objects.filter(pk=version_id).update(
+        status=DatasetVersion.Status.FAILED,
+        error_message=reason[:2000],
+        item_count=0,
+        finished_at=timezone.now(),
+    )
+
+
+def _build(version_id: int) -> None:
+    version = DatasetVersion.objects.select_related("rule_set").get(pk=version_id)
+    rule_set = version.rule_set
+    if rule_set is None:
+        raise ValueError(
+            "The validity rule set was deleted after the request; request the version again."
+        )
+    started = time.monotonic()
     logger.info(
-        "dataset version create finished id=%s name=%s version=%s items=%d took %.0f ms",
-        version.id,
-        name,
+        "dataset version build started id=%s name=%s rule_set=%s",
+        version_id,
+        version.name,
+        rule_set.pk,
+    )
+
+    # The rules are copied again here, so the version records exactly what was applied.
+    rules = _rules_snapshot(rule_set, version.validated_only)
+    validity_counts = validity_apply(rule_set_id=rule_set.pk)
+    queryset = Question.objects.filter(status=Question.Status.ACTIVE)
+    if version.validated_only:
+        queryset = queryset.filter(validity=Question.Validity.VALIDATED)
+    items_total = queryset.count()
+    DatasetVersion.objects.filter(pk=version_id).update(rules=rules, items_total=items_total)
+
+    digest = hashlib.sha256()
+    summary_counts: dict[str, Counter[str]] = {"specialty": Counter(), "level": Counter()}
+    batch: list[DatasetItem] = []
+    total = 0
+    for record in question_records(queryset):
+        digest.update(canonical_line(record) + b"\n")
+        summary_counts["specialty"][record["specialty"] or "(none)"] += 1
+        summary_counts["level"][record["level"] or "(none)"] += 1
+        batch.append(
+            DatasetItem(dataset_id=version_id, question_id=record["question_id"], record=record)
+        )
+        total += 1
+        if len(batch) >= CHUNK_SIZE:
+            _store_items(version_id, batch, total)
+            batch = []
+    if batch:
+        _store_items(version_id, batch, total)
+
+    item_questions = DatasetItem.objects.filter(dataset_id=version_id).values("question_id")
+    version.refresh_from_db()
+    version.rules = rules
+    version.content_hash = digest.hexdigest()
+    version.item_count = total
+    version.items_total = total
+    version.summary = {
+        "items": total,
+        "validated_only": version.validated_only,
+        "validity_of_all_questions": validity_counts,
+        "counts": _count_summary(summary_counts),
+        "agreement": agreement_summary(
+            version.bootstrap_samples,
+            version.resampling,
+            question_ids=item_questions,  # type: ignore[arg-type]
+        ),
+        "agreement_scope": "reviews of this version's items",
+    }
+    version.status = DatasetVersion.Status.PUBLISHED
+    version.finished_at = timezone.now()
+    version.save()
+    logger.info(
+        "dataset version build finished id=%s name=%s version=%s items=%d took %.0f ms",
+        version_id,
+        version.name,
         version.version,
         total,
         (time.monotonic() - started) * 1000,
     )
-    return version
+
+
+def _store_items(version_id: int, batch: list[DatasetItem], done: int) -> None:
+    """Insert one batch of items and record the progress the datasets page shows."""
+    with transaction.atomic():
+        DatasetItem.objects.bulk_create(batch)
+        DatasetVersion.objects.filter(pk=version_id).update(item_count=done)
 
 
 def _new_version(
     name: str,
     rule_set: ValidityRuleSet,
+    rules: dict[str, Any],
     user: AbstractBaseUser | AnonymousUser | None,
+    *,
     validated_only: bool,
+    bootstrap_samples: int,
+    resampling: str,
 ) -> DatasetVersion:
     latest = DatasetVersion.objects.filter(name=name).aggregate(latest=Max("version"))["latest"]
     try:
@@ -226,11 +446,11 @@ def _new_version(
             return DatasetVersion.objects.create(
                 name=name,
                 version=(latest or 0) + 1,
-                rules={
-                    "rule_set": rule_set.name,
-                    **Rules.from_rule_set(rule_set).as_dict(),
-                    "validated_only": validated_only,
-                },
+                rule_set=rule_set,
+                validated_only=validated_only,
+                bootstrap_samples=bootstrap_samples,
+                resampling=resampling,
+                rules=rules,
                 created_by=user if user is not None and user.is_authenticated else None,  # type: ignore[misc]
             )
     except IntegrityError as exc:

@@ -8,6 +8,7 @@ accounts and prints what to open. Running it again keeps what is stored.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from io import StringIO
@@ -65,6 +66,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["verbosity"] < 2:
+            # Step lines and the summary say what happened; -v 2 shows the services' logs.
+            for name in ("medexam", "review", "workers", "celery", "kombu"):
+                logging.getLogger(name).setLevel(logging.WARNING)
         self._step(_("Creating or updating the database tables"))
         call_command("migrate", interactive=False, verbosity=0)
 

@@ -6,13 +6,18 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from medexam import figures, tables
 from medexam.leaderboard import (
+    COMMON,
+    SCOPES,
+    Leaderboard,
     architecture_difference,
     leaderboard_compute,
     level_gaps,
+    models_without_params,
     paired_comparisons,
     size_correlations,
 )
@@ -41,8 +46,17 @@ class Command(BaseCommand):
             choices=["zh-hans", "en"],
             help="Language of column and figure labels.",
         )
+        parser.add_argument(
+            "--scope",
+            default=COMMON,
+            choices=SCOPES,
+            help=(
+                "common (default): compare models on the questions all of them answered; "
+                "all: score each model on all the questions it answered."
+            ),
+        )
 
-    def handle(self, *args, output, validated=False, language="zh-hans", **options):
+    def handle(self, *args, output, validated=False, language="zh-hans", scope=COMMON, **options):
         directory = Path(output)
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -53,20 +67,70 @@ class Command(BaseCommand):
             ) from error
 
         items = Question.objects.filter(validity=Question.Validity.VALIDATED) if validated else None
-        board = leaderboard_compute(items=items)
+        board = leaderboard_compute(items=items, scope=scope)
         if not board.rows:
-            raise CommandError(_("No model responses to report; run an evaluation first."))
+            raise CommandError(
+                _join(
+                    _("No counted model responses to report; run an evaluation first."),
+                    self.exclusion_text(board),
+                )
+            )
 
         with translation.override(language):
             written = self.write_tables(board, directory, language)
             written += self.write_figures(board, directory, language)
             written += self.write_statistics(board, directory)
+            summary = [self.scope_text(board), self.exclusion_text(board)]
+            summary.append(self.missing_params_text(board))
+            summary.append(
+                _("Wrote %(count)d files to %(path)s.") % {"count": len(written), "path": directory}
+            )
+            self.stdout.write("\n".join(line for line in summary if line))
         logger.info("report written path=%s files=%d", directory, len(written))
-        self.stdout.write(
-            _("Wrote %(count)d files to %(path)s.") % {"count": len(written), "path": directory}
-        )
 
-    def write_tables(self, board, directory: Path, language: str) -> list[Path]:
+    def scope_text(self, board: Leaderboard) -> str:
+        if board.scope == COMMON and not board.common_item_count:
+            return _(
+                "No question was answered by every model, so the tables are empty; "
+                "use --scope all, or run the models on the same questions."
+            )
+        if board.scope == COMMON:
+            return _(
+                "Models compared on the %(common)d questions all of them answered "
+                "(%(answered)d answered by any)."
+            ) % {"common": board.common_item_count, "answered": board.answered_item_count}
+        return _(
+            "Each model scored on all the questions it answered (%(answered)d in all; "
+            "%(common)d answered by every model)."
+        ) % {"common": board.common_item_count, "answered": board.answered_item_count}
+
+    def exclusion_text(self, board: Leaderboard) -> str:
+        """Say how many responses were left out and why, or "" when none were."""
+        if not sum(board.excluded.values()):
+            return ""
+        text = (
+            _(
+                "Left out: %(configuration)d responses that failed for endpoint configuration "
+                "(HTTP 400/401/403/404), %(not_sent)d never sent, %(unfinished)d unfinished."
+            )
+            % board.excluded
+        )
+        if board.excluded_models:
+            names = ", ".join(model.name for model in board.excluded_models)
+            text = _join(text, _("Not ranked, no counted response: %(names)s.") % {"names": names})
+        return text
+
+    def missing_params_text(self, board: Leaderboard) -> str:
+        missing = models_without_params(board)
+        if not missing:
+            return ""
+        return _(
+            "No parameter count, left out of the size figure and correlation: %(names)s. "
+            "Add the counts in the admin (Models) or pass --total-params-b, "
+            "--active-params-b and --params-source to add_model."
+        ) % {"names": ", ".join(missing)}
+
+    def write_tables(self, board: Leaderboard, directory: Path, language: str) -> list[Path]:
         frames = {
             "main": tables.paper_frame(board, language=language),
             "accuracy": tables.accuracy_frame(board),
@@ -75,23 +139,33 @@ class Command(BaseCommand):
             "paired_mcnemar": tables.paired_frame(paired_comparisons(board)),
             "level_gap": tables.gap_frame(level_gaps(board)),
         }
+        items = self.scope_text(board)
         captions = {
-            "main": "Accuracy (%) with 95% Wilson intervals by specialty, level and overall.",
-            "accuracy": "Accuracy (%) per model; failures count as wrong.",
-            "failures": "Failures per model: count and rate (%).",
-            "specialty_level": "Accuracy (%) per model, specialty and level.",
-            "paired_mcnemar": "Paired McNemar exact tests with Holm adjustment.",
-            "level_gap": "Accuracy gap (percentage points), lower minus higher level.",
+            "main": _("Accuracy (%) with 95% Wilson intervals by specialty, level and overall."),
+            "accuracy": _("Accuracy (%) per model; failures count as wrong."),
+            "failures": _("Failures per model: count and rate (%)."),
+            "specialty_level": _("Accuracy (%) per model, specialty and level."),
+            "paired_mcnemar": _("Paired McNemar exact tests with Holm adjustment."),
+            "level_gap": _("Accuracy gap (percentage points), lower minus higher level."),
         }
         written = []
         for name, frame in frames.items():
+            # main is already laid out for people; the others keep machine keys in CSV.
+            human = frame if name == "main" else tables.human_frame(frame, board, language=language)
+            caption = _join(captions[name], items)
             csv_path = directory / f"{name}.csv"
             frame.to_csv(csv_path, index=False, encoding="utf-8-sig")
             md_path = directory / f"{name}.md"
-            md_path.write_text(tables.to_markdown(frame), encoding="utf-8")
+            md_path.write_text(tables.to_markdown(human), encoding="utf-8")
             tex_path = directory / f"{name}.tex"
-            tex_path.write_text(tables.to_latex(frame, caption=captions[name]), encoding="utf-8")
+            tex_path.write_text(tables.to_latex(human, caption=caption), encoding="utf-8")
             written += [csv_path, md_path, tex_path]
+
+        document = directory / "report.tex"
+        document.write_text(
+            tables.latex_document(list(frames), title=_("Leaderboard")), encoding="utf-8"
+        )
+        written.append(document)
         return written
 
     def write_figures(self, board, directory: Path, language: str) -> list[Path]:
@@ -107,10 +181,16 @@ class Command(BaseCommand):
             written.append(data_path)
         return written
 
-    def write_statistics(self, board, directory: Path) -> list[Path]:
+    def write_statistics(self, board: Leaderboard, directory: Path) -> list[Path]:
         correlations = size_correlations(board)
         summary = {
+            "scope": board.scope,
             "item_count": board.item_count,
+            "common_item_count": board.common_item_count,
+            "answered_item_count": board.answered_item_count,
+            "excluded_responses": board.excluded,
+            "excluded_models": [model.name for model in board.excluded_models],
+            "models_without_params": models_without_params(board),
             "spearman_total_params": _correlation(correlations.total),
             "spearman_active_params": _correlation(correlations.active),
             "moe_minus_dense": _difference(architecture_difference(board)),
@@ -119,15 +199,18 @@ class Command(BaseCommand):
         path.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
 
         lines = [
-            "# Size, architecture and accuracy",
+            "# " + _("Size, architecture and accuracy"),
             "",
-            f"Questions: {board.item_count}",
+            _join(self.scope_text(board), self.exclusion_text(board)),
             "",
-            _correlation_line("Total parameters", correlations.total),
-            _correlation_line("Active parameters", correlations.active),
+            _correlation_line(_("Total parameters"), correlations.total),
+            _correlation_line(_("Active parameters"), correlations.active),
             _difference_line(architecture_difference(board)),
             "",
         ]
+        missing = self.missing_params_text(board)
+        if missing:
+            lines += [missing, ""]
         markdown = directory / "statistics.md"
         markdown.write_text("\n".join(lines), encoding="utf-8")
         return [path, markdown]
@@ -154,33 +237,54 @@ def _difference(value: Difference) -> dict:
 
 def _correlation_line(label: str, value: Correlation) -> str:
     if value.rho is None:
-        return (
-            f"- {label}: Spearman rho undefined (n = {value.n} models; "
+        return "- " + _(
+            "%(label)s: Spearman rho undefined (n = %(n)d models; "
             "needs 3 or more with differing values)."
-        )
+        ) % {"label": label, "n": value.n}
     low, high = value.interval.low, value.interval.high
-    interval = "undefined" if low is None or high is None else f"{low:.3f} to {high:.3f}"
+    interval = (
+        _("undefined")
+        if low is None or high is None
+        else _("%(low).3f to %(high).3f") % {"low": low, "high": high}
+    )
     # Resampling a handful of models yields few distinct resamples, so the
     # percentile interval is too narrow to trust; say so beside the number.
-    caution = " Few models: the interval is unreliable." if value.n < 10 else ""
-    return (
-        f"- {label}: Spearman rho = {value.rho:.3f} (95% bootstrap CI {interval}), "
-        f"p {_p_text(value.p_value)}, n = {value.n} models.{caution}"
-    )
+    caution = _("Few models: the interval is unreliable.") if value.n < 10 else ""
+    sentence = _(
+        "%(label)s: Spearman rho = %(rho).3f (95%% bootstrap CI %(interval)s), "
+        "p %(p)s, n = %(n)d models."
+    ) % {
+        "label": label,
+        "rho": value.rho,
+        "interval": interval,
+        "p": _p_text(value.p_value),
+        "n": value.n,
+    }
+    return "- " + _join(sentence, caution)
+
+
+def _join(*sentences: str) -> str:
+    """Join sentences as the active language does: Chinese puts no space between them."""
+    separator = "" if (get_language() or "").startswith("zh") else " "
+    return separator.join(sentence for sentence in sentences if sentence)
 
 
 def _p_text(p_value: float | None) -> str:
     if p_value is None:
-        return "undefined"
+        return _("undefined")
     return "< 0.001" if p_value < 0.001 else f"= {p_value:.3g}"
 
 
 def _difference_line(value: Difference) -> str:
     low, high = value.interval.low, value.interval.high
     if value.estimate is None or low is None or high is None:
-        return "- Mixture-of-experts minus dense: undefined (a group has no models)."
-    return (
-        f"- Mixture-of-experts minus dense mean accuracy: {value.estimate * 100:.1f} points "
-        f"(95% bootstrap CI {low * 100:.1f} to {high * 100:.1f}), "
-        f"Mann-Whitney p {_p_text(value.p_value)}."
-    )
+        return "- " + _("Mixture-of-experts minus dense: undefined (a group has no models).")
+    return "- " + _(
+        "Mixture-of-experts minus dense mean accuracy: %(estimate).1f points "
+        "(95%% bootstrap CI %(low).1f to %(high).1f), Mann-Whitney p %(p)s."
+    ) % {
+        "estimate": value.estimate * 100,
+        "low": low * 100,
+        "high": high * 100,
+        "p": _p_text(value.p_value),
+    }

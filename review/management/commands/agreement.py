@@ -97,7 +97,14 @@ class Command(BaseCommand):
             "--bootstrap",
             type=int,
             default=agreement.BOOTSTRAP_SAMPLES,
-            help="Bootstrap resamples of units for the 95%% interval (0 turns it off).",
+            help="Bootstrap resamples for the 95%% interval (0 turns it off).",
+        )
+        parser.add_argument(
+            "--resampling",
+            choices=agreement.RESAMPLINGS,
+            default=agreement.BOOTSTRAP_METHOD,
+            help="What the bootstrap resamples: units, or pairs of values within units "
+            "(Hayes and Krippendorff 2007).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -111,7 +118,10 @@ class Command(BaseCommand):
             report = {
                 "input": str(options["input"]),
                 "overall": agreement.summarise_matrix(
-                    matrix, level, bootstrap_samples=options["bootstrap"]
+                    matrix,
+                    level,
+                    bootstrap_samples=options["bootstrap"],
+                    resampling=options["resampling"],
                 ),
                 "coders": {
                     coder: agreement.coder_agreement(matrix, i, level)
@@ -126,6 +136,7 @@ class Command(BaseCommand):
                 run_id=options["run"],
                 rating_level=options["level"] or "ordinal",
                 bootstrap_samples=options["bootstrap"],
+                resampling=options["resampling"],
             )
 
         if options["json"]:
@@ -137,6 +148,15 @@ class Command(BaseCommand):
         overall = report["overall"]
         sections = overall.get("dimensions") or {"ratings": overall}
         self.stdout.write(_("Overall agreement"))
+        bootstrap = next(iter(sections.values()), {}).get("bootstrap")
+        if bootstrap:
+            message = _("95%% intervals: %(samples)d resamples of %(resampling)s, seed %(seed)d")
+            labels = {
+                "units": _("units"),
+                "pairs": _("pairable values (Hayes and Krippendorff)"),
+            }
+            resampling = labels.get(bootstrap["resampling"], bootstrap["resampling"])
+            self.stdout.write(message % {**bootstrap, "resampling": resampling})
         for name, figures in sections.items():
             self.stdout.write(f"  {name}: {_format_figures(figures)}")
         for key, group in (report.get("groups") or {}).items():
