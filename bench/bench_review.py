@@ -297,26 +297,35 @@ def start_gunicorn(
 
 
 def worker_cpu_seconds(master_pid: int) -> float:
-    """Sum the user and system CPU time of gunicorn's worker processes (Linux /proc only)."""
+    """Sum the user and system CPU time of gunicorn's workers, restarted ones included.
+
+    Live workers are read from /proc/PID/stat (utime, stime). Workers that
+    exited, for example after max_requests, count through the master's
+    cutime and cstime. Linux only; returns NaN elsewhere.
+    """
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+
+    def stat_fields(pid: str) -> list[str]:
+        # Fields after the command name, so index 11 is utime (field 14).
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
     try:
+        master = stat_fields(str(master_pid))
         children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
     except OSError:
         return float("nan")
+    total = int(master[13]) + int(master[14])
     for pid in children:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = stat_fields(pid)
         except OSError:
             continue
-        # utime and stime are fields 14 and 15 of /proc/PID/stat; the split
-        # above drops the first two (pid and command).
         total += int(fields[11]) + int(fields[12])
     return total / ticks
 
 
 class Timings:
-    """Round-trip times of one phase, the slots each reviewer received, and errors."""
+    """Round-trip times, finished items, worker CPU time and errors of one phase."""
 
     def __init__(self, name: str) -> None:
         self.name = name
