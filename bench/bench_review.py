@@ -1,9 +1,21 @@
 """Benchmark review claims and submissions through the real web stack on PostgreSQL.
 
-Fills its own database with reviews (COPY) and starts gunicorn on a
-loopback port. Simulated reviewers then log in over HTTP and claim, open,
-give a first verdict and submit. The script prints p50/p95/p99 per round
-trip and the number of slots handed to two reviewers, which must be 0.
+Fills its own database with reviews (COPY) and starts gunicorn with the
+deployment's settings (deploy/gunicorn.conf.py) on a loopback port.
+Simulated reviewers then log in over HTTP and work as a browser does: claim
+the next item (GET /review/), open it, give a first verdict, open it again
+with the answer key, and submit the review. Three phases run in turn:
+
+1. one reviewer alone, with no pause: the unloaded latency of each request;
+2. all reviewers with a physician's think time between requests
+   (--think-s per item, 30 s by default);
+3. all reviewers with no think time: the saturation throughput and latency.
+
+During phases 2 and 3 a probe requests /healthz ten times a second. Its
+latency is the baseline of that phase: the time any request waits for the
+server and for CPU. The script prints p50/p95/p99 per round trip, the ratios
+to the probe, the CPU time gunicorn spent per item, and the number of slots
+handed to two reviewers, which must be 0.
 
     /work/venv/bin/python bench/bench_review.py --reviews 1000000 --responses 300000
 
@@ -58,12 +70,26 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--questions", type=int, default=20_000, help="questions to create")
     parser.add_argument("--reviewers", type=int, default=50,
                         help="simulated reviewers driving the web stack at once")
-    parser.add_argument("--items", type=int, default=20,
-                        help="items each simulated reviewer claims and submits")
-    parser.add_argument("--think-ms", type=int, default=300,
-                        help="pause between a reviewer's requests, in milliseconds")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--items", type=int, default=4,
+                        help="items each reviewer reviews with think time (phase 2)")
+    parser.add_argument("--think-s", type=float, default=30.0,
+                        help="mean seconds a reviewer spends on one item in phase 2: two thirds "
+                             "before the first verdict, one third before submitting; each pause "
+                             "is drawn from 0.5 to 1.5 times its mean")
+    parser.add_argument("--saturation-items", type=int, default=10,
+                        help="items each reviewer reviews with no think time (phase 3); "
+                             "0 skips the phase")
+    parser.add_argument("--solo-items", type=int, default=20,
+                        help="items one reviewer reviews alone first (phase 1); 0 skips it")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gunicorn worker processes (default: deploy/gunicorn.conf.py's)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads per gunicorn worker (default: deploy/gunicorn.conf.py's)")
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", ""),
+                        help="Redis for the server's cache and sessions, as in a deployment "
+                             "(default: $REDIS_URL; empty runs without Redis)")
+    parser.add_argument("--server-log", default=None,
+                        help="file for gunicorn's access and error log (default: a temporary file)")
     return parser.parse_args()
 
 
@@ -75,8 +101,11 @@ def recreate_database(server: str, name: str) -> None:
         admin.execute(f'CREATE DATABASE "{name}"')
 
 
-def base_env(database_url: str, static_root: str) -> dict[str, str]:
+def base_env(database_url: str, static_root: str, redis_url: str) -> dict[str, str]:
     env = dict(os.environ)
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     env.update(
         DATABASE_URL=database_url,
         DJANGO_SECRET_KEY=SECRET_KEY,
@@ -243,32 +272,68 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_gunicorn(env: dict[str, str], port: int, args: argparse.Namespace) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "medexam.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(args.workers), "--threads", str(args.threads),
-         "--worker-class", "gthread", "--timeout", "120", "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )
-    for _ in range(100):
+def start_gunicorn(
+    env: dict[str, str], port: int, args: argparse.Namespace, log: Path
+) -> subprocess.Popen:
+    """Start gunicorn with deploy/gunicorn.conf.py; --workers and --threads override it."""
+    env = dict(env, GUNICORN_BIND=f"127.0.0.1:{port}")
+    if args.workers:
+        env["GUNICORN_WORKERS"] = str(args.workers)
+    if args.threads:
+        env["GUNICORN_THREADS"] = str(args.threads)
+    with log.open("ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "medexam.wsgi"],
+            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+        )
+    for _ in range(150):
         try:
-            httpx.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=1.0)
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0)
             return process
         except httpx.TransportError:
             time.sleep(0.2)
     process.terminate()
-    raise SystemExit(f"gunicorn did not respond on 127.0.0.1:{port} within 20 s")
+    raise SystemExit(f"gunicorn did not respond on 127.0.0.1:{port} within 30 s; see {log}")
+
+
+def worker_cpu_seconds(master_pid: int) -> float:
+    """Sum the user and system CPU time of gunicorn's workers, restarted ones included.
+
+    Live workers are read from /proc/PID/stat (utime, stime). Workers that
+    exited, for example after max_requests, count through the master's
+    cutime and cstime. Linux only; returns NaN elsewhere.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def stat_fields(pid: str) -> list[str]:
+        # Fields after the command name, so index 11 is utime (field 14).
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    try:
+        master = stat_fields(str(master_pid))
+        children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    except OSError:
+        return float("nan")
+    total = int(master[13]) + int(master[14])
+    for pid in children:
+        try:
+            fields = stat_fields(pid)
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 class Timings:
-    def __init__(self) -> None:
+    """Round-trip times, finished items, worker CPU time and errors of one phase."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.samples: dict[str, list[float]] = defaultdict(list)
-        self.claims: dict[int, set[str]] = defaultdict(set)
         self.errors: list[str] = []
-        self.logins_done = 0
-        # Start of the measured phase: when the last log-in finished.
-        self.started = 0.0
-        self.finished = 0.0
+        self.items = 0
+        self.elapsed = 0.0
+        self.cpu_seconds = 0.0
 
     async def timed(self, name: str, request) -> httpx.Response:
         started = time.perf_counter()
@@ -277,69 +342,141 @@ class Timings:
         return response
 
 
-async def log_in(client: httpx.AsyncClient, username: str, gate: asyncio.Semaphore) -> bool:
-    # Password hashing (PBKDF2) costs far more CPU than a review request, so
-    # log-ins run a few at a time and are not part of the measured round trips.
-    async with gate:
-        await client.get("/accounts/login/")
-        login = await client.post("/accounts/login/", data={
-            "username": username, "password": PASSWORD,
-            "csrfmiddlewaretoken": client.cookies["csrftoken"], "next": "/review/",
-        })
-    return login.status_code == 302
+class SimulatedReviewer:
+    """One simulated physician with a logged-in HTTP client."""
+
+    def __init__(self, base: str, username: str) -> None:
+        self.username = username
+        self.client = httpx.AsyncClient(base_url=base, timeout=120.0)
+
+    async def log_in(self, gate: asyncio.Semaphore) -> None:
+        # Password hashing (PBKDF2) costs far more CPU than a review request, so
+        # log-ins run a few at a time and are not part of the measured round trips.
+        async with gate:
+            await self.client.get("/accounts/login/")
+            login = await self.client.post("/accounts/login/", data={
+                "username": self.username, "password": PASSWORD,
+                "csrfmiddlewaretoken": self.client.cookies["csrftoken"], "next": "/review/",
+            })
+        if login.status_code != 302:
+            raise SystemExit(f"log-in of {self.username} failed with {login.status_code}")
+
+    async def review(
+        self, items: int, think_s: float, timings: Timings, claims: dict[int, set[str]],
+        rng: random.Random,
+    ) -> None:
+        """Review items one after another as a browser does, pausing to think between steps."""
+
+        async def think(share: float) -> None:
+            if think_s > 0:
+                await asyncio.sleep(think_s * share * rng.uniform(0.5, 1.5))
+
+        client = self.client
+        for _item in range(items):
+            claim = await timings.timed("claim", client.get("/review/"))
+            if claim.status_code != 302:
+                timings.errors.append(f"{self.username}: claim gave {claim.status_code}")
+                return
+            location = claim.headers["location"]
+            assignment_id = int(location.rstrip("/").rsplit("/", 1)[1])
+            claims[assignment_id].add(self.username)
+            page = await timings.timed("open item", client.get(location))
+            if page.status_code != 200:
+                timings.errors.append(
+                    f"{self.username}: item {assignment_id} gave {page.status_code}"
+                )
+                return
+            token = client.cookies["csrftoken"]
+            await think(2 / 3)
+
+            first = await timings.timed("first verdict", client.post(location, data={
+                "csrfmiddlewaretoken": token, "action": "first_verdict", "verdict": "correct",
+            }))
+            reopened = await timings.timed("open with key", client.get(location))
+            await think(1 / 3)
+
+            submit = await timings.timed("submit", client.post(location, data={
+                "csrfmiddlewaretoken": token, "action": "submit", "verdict": "correct",
+                "rating_factual": "4", "rating_reasoning": "4", "rating_safety": "5",
+            }))
+            statuses = (first.status_code, reopened.status_code, submit.status_code)
+            if statuses != (302, 200, 302):
+                timings.errors.append(f"{self.username}: item {assignment_id} gave {statuses}")
+                return
+            timings.items += 1
 
 
-async def simulate(
-    base: str, username: str, args, timings: Timings, gate: asyncio.Semaphore,
-    start: asyncio.Event,
-) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=60.0) as client:
-        logged_in = await log_in(client, username, gate)
-        # Every reviewer starts once all log-ins are done, failed ones included.
-        timings.logins_done += 1
-        if timings.logins_done == args.reviewers:
-            start.set()
-        if timings.logins_done == args.reviewers:
-            timings.started = time.perf_counter()
-        if not logged_in:
-            timings.errors.append(f"{username}: log-in failed")
-            return
-        await start.wait()
+async def probe(base: str, timings: Timings, stop: asyncio.Event) -> None:
+    """Request /healthz every 100 ms until stop is set: the phase's baseline round trip."""
+    async with httpx.AsyncClient(base_url=base, timeout=120.0) as client:
+        while not stop.is_set():
+            response = await timings.timed("healthz", client.get("/healthz"))
+            if response.status_code != 200:
+                timings.errors.append(f"healthz gave {response.status_code}")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=0.1)
+            except TimeoutError:
+                pass
+
+
+async def run_phase(
+    name: str, base: str, reviewers: list[SimulatedReviewer], items: int, think_s: float,
+    claims: dict[int, set[str]], master_pid: int, with_probe: bool,
+) -> Timings:
+    timings = Timings(name)
+    stop = asyncio.Event()
+    probe_task = asyncio.create_task(probe(base, timings, stop)) if with_probe else None
+    rng = random.Random(len(claims))
+
+    async def one(reviewer: SimulatedReviewer) -> None:
+        # With think time, reviewers start spread over one item's time, as
+        # physicians do; without it they all start at once.
+        if think_s > 0:
+            await asyncio.sleep(rng.uniform(0, think_s))
         try:
-            await review_items(client, username, args, timings)
+            await reviewer.review(items, think_s, timings, claims, random.Random(rng.random()))
         except httpx.HTTPError as error:
-            timings.errors.append(f"{username}: {type(error).__name__} {error}")
+            timings.errors.append(f"{reviewer.username}: {type(error).__name__} {error}")
+
+    cpu_before = worker_cpu_seconds(master_pid)
+    started = time.perf_counter()
+    await asyncio.gather(*(one(reviewer) for reviewer in reviewers))
+    timings.elapsed = time.perf_counter() - started
+    timings.cpu_seconds = worker_cpu_seconds(master_pid) - cpu_before
+    stop.set()
+    if probe_task is not None:
+        await probe_task
+    return timings
 
 
-async def review_items(client: httpx.AsyncClient, username: str, args, timings: Timings) -> None:
-    for _item in range(args.items):
-        claim = await timings.timed("claim", client.get("/review/"))
-        if claim.status_code != 302:
-            break
-        location = claim.headers["location"]
-        assignment_id = int(location.rstrip("/").rsplit("/", 1)[1])
-        timings.claims[assignment_id].add(username)
-        await asyncio.sleep(args.think_ms / 1000)
-
-        page = await timings.timed("open item", client.get(location))
-        if page.status_code != 200:
-            timings.errors.append(f"{username}: item {assignment_id} gave {page.status_code}")
-            continue
-        token = client.cookies["csrftoken"]
-        await asyncio.sleep(args.think_ms / 1000)
-        first = await timings.timed("first verdict", client.post(location, data={
-            "csrfmiddlewaretoken": token, "action": "first_verdict", "verdict": "correct",
-        }))
-        await asyncio.sleep(args.think_ms / 1000)
-        submit = await timings.timed("submit", client.post(location, data={
-            "csrfmiddlewaretoken": token, "action": "submit", "verdict": "correct",
-            "rating_factual": "4", "rating_reasoning": "4", "rating_safety": "5",
-        }))
-        if first.status_code != 302 or submit.status_code != 302:
-            timings.errors.append(
-                f"{username}: item {assignment_id} gave {first.status_code}/"
-                f"{submit.status_code}"
-            )
+async def drive(base: str, args: argparse.Namespace, master_pid: int) -> list[Timings]:
+    reviewers = [SimulatedReviewer(base, f"bench{n:03d}") for n in range(args.reviewers)]
+    gate = asyncio.Semaphore(2)
+    await asyncio.gather(*(reviewer.log_in(gate) for reviewer in reviewers))
+    claims: dict[int, set[str]] = defaultdict(set)
+    phases = []
+    try:
+        if args.solo_items:
+            phases.append(await run_phase(
+                "1. one reviewer alone, no think time", base, reviewers[:1], args.solo_items,
+                0, claims, master_pid, with_probe=False,
+            ))
+        if args.items:
+            phases.append(await run_phase(
+                f"2. {args.reviewers} reviewers, think time {args.think_s:g} s per item", base,
+                reviewers, args.items, args.think_s, claims, master_pid, with_probe=True,
+            ))
+        if args.saturation_items:
+            phases.append(await run_phase(
+                f"3. {args.reviewers} reviewers, no think time (saturation)", base, reviewers,
+                args.saturation_items, 0, claims, master_pid, with_probe=True,
+            ))
+    finally:
+        for reviewer in reviewers:
+            await reviewer.client.aclose()
+    doubles = sum(1 for users in claims.values() if len(users) > 1)
+    print(f"\nslots handed to two reviewers: {doubles} (of {len(claims)} claimed)")
+    return phases
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -347,17 +484,25 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def drive(base: str, args) -> Timings:
-    timings = Timings()
-    gate = asyncio.Semaphore(args.workers)
-    start = asyncio.Event()
-    timings.started = time.perf_counter()
-    await asyncio.gather(*(
-        simulate(base, f"bench{n:03d}", args, timings, gate, start)
-        for n in range(args.reviewers)
-    ))
-    timings.finished = time.perf_counter()
-    return timings
+def report(phase: Timings) -> None:
+    total = sum(len(values) for name, values in phase.samples.items() if name != "healthz")
+    print(f"\n{phase.name}: {phase.items} items, {total} requests in {phase.elapsed:.1f} s "
+          f"({total / phase.elapsed:.1f} requests/s); gunicorn CPU "
+          f"{phase.cpu_seconds * 1000 / max(phase.items, 1):.1f} ms per item")
+    baseline = phase.samples.get("healthz")
+    base_p95 = percentile(baseline, 0.95) if baseline else None
+    header = f"{'round trip':<15}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'mean ms':>9}"
+    print(header + (f"{'p95/healthz':>13}" if base_p95 else ""))
+    for name, values in phase.samples.items():
+        line = (f"{name:<15}{len(values):>6}{percentile(values, 0.50):>9.1f}"
+                f"{percentile(values, 0.95):>9.1f}{percentile(values, 0.99):>9.1f}"
+                f"{statistics.fmean(values):>9.1f}")
+        if base_p95:
+            line += f"{percentile(values, 0.95) / base_p95:>13.1f}"
+        print(line)
+    print(f"errors: {len(phase.errors)}")
+    for error in phase.errors[:10]:
+        print(f"  {error}")
 
 
 def main() -> None:
@@ -367,18 +512,23 @@ def main() -> None:
     args = parse_args()
     database_url = f"{args.server}/{args.database}"
     static_root = tempfile.mkdtemp(prefix="bench-review-static-")
-    env = base_env(database_url, static_root)
+    env = base_env(database_url, static_root, args.redis_url)
 
     if not args.reuse:
         recreate_database(args.server, args.database)
         run_manage(env, "migrate", "--verbosity", "0")
         fill(args, database_url)
+    else:
+        run_manage(env, "migrate", "--verbosity", "0")
     run_manage(env, "collectstatic", "--noinput", "--verbosity", "0")
 
     port = free_port()
-    server = start_gunicorn(env, port, args)
+    log = Path(
+        args.server_log or tempfile.mkstemp(prefix="bench-review-gunicorn-", suffix=".log")[1]
+    )
+    server = start_gunicorn(env, port, args, log)
     try:
-        timings = asyncio.run(drive(f"http://127.0.0.1:{port}", args))
+        phases = asyncio.run(drive(f"http://127.0.0.1:{port}", args, server.pid))
     finally:
         server.terminate()
         try:
@@ -387,20 +537,12 @@ def main() -> None:
             logger.warning("gunicorn did not stop within 30 s after SIGTERM; killing it")
             server.kill()
 
-    elapsed = timings.finished - timings.started
-    doubles = sum(1 for users in timings.claims.values() if len(users) > 1)
-    total = sum(len(values) for values in timings.samples.values())
-    print(f"\n{args.reviewers} reviewers x {args.items} items, think {args.think_ms} ms, "
-          f"gunicorn {args.workers}x{args.threads} threads; {total} requests in {elapsed:.1f} s")
-    print(f"{'round trip':<15}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'mean ms':>9}")
-    for name, values in timings.samples.items():
-        print(f"{name:<15}{len(values):>7}{percentile(values, 0.50):>9.1f}"
-              f"{percentile(values, 0.95):>9.1f}{percentile(values, 0.99):>9.1f}"
-              f"{statistics.fmean(values):>9.1f}")
-    print(f"slots handed to two reviewers: {doubles}")
-    print(f"errors: {len(timings.errors)}")
-    for error in timings.errors[:10]:
-        print(f"  {error}")
+    workers = args.workers or "default"
+    threads = args.threads or "default"
+    print(f"\ngunicorn -c deploy/gunicorn.conf.py, workers {workers}, threads {threads}, "
+          f"Redis {'on' if args.redis_url else 'off'}; log in {log}")
+    for phase in phases:
+        report(phase)
 
 
 if __name__ == "__main__":

@@ -235,6 +235,15 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# With Redis, sessions are read from the cache and written through to the
+# database: every page needs the session, and a Redis GET is cheaper than a
+# query. Without Redis each process has its own cache, so sessions stay in
+# the database.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db"
+)
 LOGIN_MAX_FAILURES = env_int("MEDEXAM_LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_FAILURE_WINDOW_S = env_int("MEDEXAM_LOGIN_FAILURE_WINDOW_S", 15 * 60, minimum=1)
 

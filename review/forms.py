@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from medexam.models import Specialty
 from review.models import Adjudication, Review
+from review.templatetags.review_labels import name_for_language
 
 RATING_CHOICES = [(str(value), str(value)) for value in range(1, 6)]
 
@@ -67,12 +68,19 @@ class AdjudicationForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
+class SpecialtyChoiceField(forms.ModelMultipleChoiceField):
+    """Specialties labelled in the page's language, not as "中文 (English)"."""
+
+    def label_from_instance(self, obj: Specialty) -> str:
+        return name_for_language(obj.name_zh, obj.name_en)
+
+
 class ReviewerSpecialtiesForm(forms.Form):
     user = forms.ModelChoiceField(
         label=_("User"),
         queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
     )
-    specialties = forms.ModelMultipleChoiceField(
+    specialties = SpecialtyChoiceField(
         label=_("Specialties"),
         queryset=Specialty.objects.all(),
         widget=forms.CheckboxSelectMultiple,

@@ -88,7 +88,10 @@ class Assignment(models.Model):
         indexes = [
             # A claim walks open slots in shuffle order and checks the specialty
             # of each row, so it reads few rows when specialties are spread evenly.
-            models.Index(fields=["status", "shuffle_key"], name="assignment_claim_order"),
+            # The id makes the index match the whole ORDER BY: without it
+            # PostgreSQL sorts batches of rows and checks every row of a batch
+            # before it can return the first one.
+            models.Index(fields=["status", "shuffle_key", "id"], name="assignment_claim_order"),
         ]
 
     def __str__(self) -> str:

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import Case, CharField, Count, F, Q, When
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from medexam.models import ModelResponse
@@ -48,10 +49,15 @@ def reviewer_progress(reviewer: Reviewer) -> Progress:
     """
     today = timezone.localdate()
     reviews = Review.objects.filter(reviewer=reviewer)
-    recent = reviews.filter(submitted_at__date__gte=today - timedelta(days=365))
-    days: set[date] = {timezone.localdate(moment) for moment in recent.values_list(
-        "submitted_at", flat=True
-    )}
+    # One row per day with a review, grouped in the database: a busy reviewer
+    # has thousands of reviews a year but at most 366 such days.
+    days: set[date] = set(
+        reviews.filter(submitted_at__date__gte=today - timedelta(days=365))
+        .annotate(day=TruncDate("submitted_at"))
+        .order_by()
+        .values_list("day", flat=True)
+        .distinct()
+    )
 
     day = today if today in days else today - timedelta(days=1)
     streak = 0

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from medexam.models import ModelResponse, Question, QuestionChange, Specialty
 from medexam.scoring import score_letters
 from review.models import Adjudication, Assignment, GoldItem, Review, Reviewer, Skip
+from review.validity import QUESTION_DECISIONS, validity_apply_adjudication
 
 logger = logging.getLogger(__name__)
 
@@ -96,50 +97,72 @@ def _claimable(reviewer: Reviewer, specialty_ids: list[int]) -> QuerySet[Assignm
     )
 
 
-def _take_slot(candidates: QuerySet[Assignment], reviewer: Reviewer, now: datetime) -> int | None:
-    """Claim the first slot of candidates for reviewer; return its id, or None if none was won."""
-    lease_end = now + timedelta(minutes=settings.REVIEW_LEASE_MINUTES)
-    claim = {
+def _claim_values(reviewer: Reviewer, now: datetime) -> dict[str, object]:
+    return {
         "reviewer": reviewer,
         "status": Assignment.Status.CLAIMED,
         "claimed_at": now,
-        "lease_expires_at": lease_end,
+        "lease_expires_at": now + timedelta(minutes=settings.REVIEW_LEASE_MINUTES),
         "first_verdict": "",
     }
-    if connection.features.has_select_for_update_skip_locked:
-        # PostgreSQL: rows locked by another claim are skipped, not waited on,
-        # so fifty reviewers claiming at once each get a different slot.
-        with transaction.atomic():
-            slot_id = (
-                candidates.select_for_update(skip_locked=True, of=("self",))
-                .values_list("id", flat=True)
-                .first()
-            )
-            if slot_id is None:
-                return None
-            Assignment.objects.filter(id=slot_id).update(**claim)
-            return slot_id
 
-    # SQLite has no row locks: the UPDATE succeeds only if the slot is still free.
-    slot_id = candidates.values_list("id", flat=True).first()
-    if slot_id is None:
+
+def _take_slot_locked(
+    pools: Iterable[QuerySet[Assignment]], reviewer: Reviewer, now: datetime
+) -> Assignment | None:
+    """Claim the first slot of the first non-empty pool, on a database with SKIP LOCKED.
+
+    One transaction covers every pool, so a claim costs one BEGIN and COMMIT
+    whatever pool it is served from. Rows that another claim holds locked
+    are skipped, not waited on, so fifty reviewers claiming at once each get
+    a different slot.
+    """
+    claim = _claim_values(reviewer, now)
+    with transaction.atomic():
+        for pool in pools:
+            slot = pool.select_for_update(skip_locked=True, of=("self",)).first()
+            if slot is not None:
+                break
+        else:
+            return None
+        Assignment.objects.filter(id=slot.pk).update(**claim)
+    for name, value in claim.items():
+        setattr(slot, name, value)
+    return slot
+
+
+def _take_slot_conditional(
+    pools: Iterable[QuerySet[Assignment]], reviewer: Reviewer, now: datetime
+) -> Assignment | None | bool:
+    """Claim the first slot of the first non-empty pool on a database without row locks.
+
+    Returns the slot, None when every pool is empty, or False when another
+    reviewer took the chosen slot between the SELECT and the UPDATE.
+    """
+    for pool in pools:
+        slot_id = pool.values_list("id", flat=True).first()
+        if slot_id is not None:
+            break
+    else:
         return None
+    # SQLite has no row locks: the UPDATE succeeds only if the slot is still free.
     still_free = Q(status=Assignment.Status.OPEN) | Q(
         status=Assignment.Status.CLAIMED, lease_expires_at__lte=now
     )
-    won = Assignment.objects.filter(still_free, id=slot_id).update(**claim)
-    return slot_id if won else -1
+    won = Assignment.objects.filter(still_free, id=slot_id).update(**_claim_values(reviewer, now))
+    return Assignment.objects.get(id=slot_id) if won else False
 
 
 def assignment_claim_next(*, reviewer: Reviewer, now: datetime | None = None) -> Assignment | None:
     """Claim the reviewer's next slot under a lease, or return None when none is left.
 
     The reviewer's own unexpired claim comes first, so a reload shows the same
-    item. Then slots whose lease expired, then open slots in shuffle_key order
-    from a random starting key. Both are limited to the reviewer's specialties
-    and to responses the reviewer holds no slot of and has not skipped. A slot
-    whose lease expired and that another reviewer took no longer counts as the
-    first reviewer's.
+    item. Then slots whose lease expired, then open slots of responses that
+    another reviewer started, then any open slot; open slots are taken in
+    shuffle_key order from a random starting key. All are limited to the
+    reviewer's specialties and to responses the reviewer holds no slot of and
+    has not skipped. A slot whose lease expired and that another reviewer took
+    no longer counts as the first reviewer's.
     """
     now = now or timezone.now()
     own = (
@@ -167,28 +190,41 @@ def assignment_claim_next(*, reviewer: Reviewer, now: datetime | None = None) ->
     started = Assignment.objects.filter(response_id=OuterRef("response_id")).exclude(
         status=Assignment.Status.OPEN
     )
+    started_slots = open_slots.filter(Exists(started))
     pools = (
         candidates.filter(status=Assignment.Status.CLAIMED, lease_expires_at__lte=now),
-        open_slots.filter(Exists(started)),
+        started_slots.filter(shuffle_key__gte=pivot),
+        started_slots.filter(shuffle_key__lt=pivot),
         open_slots.filter(shuffle_key__gte=pivot),
         open_slots.filter(shuffle_key__lt=pivot),
     )
-    for pool in pools:
-        for attempt in range(1, CLAIM_ATTEMPTS + 1):
-            try:
-                slot_id = _take_slot(pool, reviewer, now)
-            except IntegrityError:
-                # The same reviewer claimed another slot of this response in a
-                # parallel request; the next query excludes it.
-                logger.warning("claim by reviewer %d collided, attempt %d", reviewer.pk, attempt)
-                continue
-            if slot_id is None:
-                break
-            if slot_id > 0:
-                logger.info("reviewer %d claimed assignment %d", reviewer.pk, slot_id)
-                return Assignment.objects.get(id=slot_id)
+    locking = connection.features.has_select_for_update_skip_locked
+    for attempt in range(1, CLAIM_ATTEMPTS + 1):
+        try:
+            if locking:
+                slot = _take_slot_locked(pools, reviewer, now)
+            else:
+                slot = _take_slot_conditional(pools, reviewer, now)
+        except IntegrityError:
+            # The same reviewer claimed another slot of this response in a
+            # parallel request; the next query excludes it.
+            logger.warning("claim by reviewer %d collided, attempt %d", reviewer.pk, attempt)
+            continue
+        if slot is None:
+            return None
+        if slot is False:
             logger.info("reviewer %d lost a claim race, attempt %d", reviewer.pk, attempt)
+            continue
+        logger.info("reviewer %d claimed assignment %d", reviewer.pk, slot.pk)
+        return slot
     return None
+
+
+def _not_assigned_error() -> ReviewError:
+    return ReviewError(
+        _("This item is no longer assigned to you (its claim expired or it was submitted). "
+          "Open the next item.")
+    )
 
 
 def _lock_own_claim(assignment_id: int, reviewer: Reviewer) -> Assignment:
@@ -198,10 +234,7 @@ def _lock_own_claim(assignment_id: int, reviewer: Reviewer) -> Assignment:
         or assignment.reviewer_id != reviewer.pk
         or assignment.status != Assignment.Status.CLAIMED
     ):
-        raise ReviewError(
-            _("This item is no longer assigned to you (its claim expired or it was submitted). "
-              "Open the next item.")
-        )
+        raise _not_assigned_error()
     return assignment
 
 
@@ -230,20 +263,24 @@ def _check_verdict(verdict: str) -> str:
     return verdict
 
 
-def assignment_record_first_verdict(
-    *, assignment_id: int, reviewer: Reviewer, verdict: str
-) -> Assignment:
-    """Store the verdict given before the answer key is shown; the key is revealed after it.
+def assignment_record_first_verdict(*, assignment_id: int, reviewer: Reviewer, verdict: str) -> str:
+    """Store the verdict given before the answer key is shown, and return the stored one.
 
-    A first verdict, once given, is kept: a second call leaves it unchanged.
+    The key is revealed after it. A first verdict, once given, is kept: a
+    second call leaves it unchanged and returns it.
     """
     _check_verdict(verdict)
-    with transaction.atomic():
-        assignment = _lock_own_claim(assignment_id, reviewer)
-        if not assignment.first_verdict:
-            assignment.first_verdict = verdict
-            assignment.save(update_fields=["first_verdict"])
-    return assignment
+    own_claim = Assignment.objects.filter(
+        id=assignment_id, reviewer=reviewer, status=Assignment.Status.CLAIMED
+    )
+    # A conditional UPDATE writes only a first verdict that is still blank, in
+    # one statement and without holding a lock between a read and a write.
+    if own_claim.filter(first_verdict="").update(first_verdict=verdict):
+        return verdict
+    stored = own_claim.values_list("first_verdict", flat=True).first()
+    if not stored:
+        raise _not_assigned_error()
+    return stored
 
 
 def _check_rating(name: str, value: int | None) -> int:
@@ -420,7 +457,11 @@ def adjudication_record(
     reason: str,
     corrected_key: str = "",
 ) -> Adjudication:
-    """Record an adjudicator's decision with its reason; "key corrected" also changes the key."""
+    """Record an adjudicator's decision with its reason; "key corrected" also changes the key.
+
+    A question-level decision (key corrected, question excluded, question kept)
+    sets the question's validity at once, with the adjudicator's reason.
+    """
     if decision not in Adjudication.Decision.values:
         raise ReviewError(_("Decision %(value)r is invalid.") % {"value": decision})
     if not reason.strip():
@@ -444,6 +485,8 @@ def adjudication_record(
             corrected_key=corrected_key,
             reason=reason.strip(),
         )
+        if decision in QUESTION_DECISIONS:
+            validity_apply_adjudication(question_id=question_id)
     logger.info(
         "adjudication %d on question %d (response %s): %s",
         adjudication.pk,

@@ -13,7 +13,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 
@@ -75,24 +75,51 @@ class Rules:
         }
 
 
+class QuestionDecision(NamedTuple):
+    """A question's latest question-level adjudication."""
+
+    decision: str
+    corrected_key: str
+    reason: str
+    adjudication_id: int
+
+
+# Status and reason code that each question-level decision gives.
+_DECISION_OUTCOMES = {
+    Decision.QUESTION_EXCLUDED: (Validity.EXCLUDED, "excluded_by_adjudication"),
+    Decision.KEY_CORRECTED: (Validity.VALIDATED, "key_corrected_by_adjudication"),
+    Decision.QUESTION_KEPT: (Validity.VALIDATED, "kept_by_adjudication"),
+}
+
+
 def _reason(code: str, **detail: Any) -> dict[str, Any]:
     return {"code": code, **detail}
 
 
 def decide_validity(
-    summary: dict[str, Any] | None, decision: str | None, rules: Rules
+    summary: dict[str, Any] | None,
+    decision: str | QuestionDecision | None,
+    rules: Rules,
 ) -> tuple[str, list[dict[str, Any]]]:
     """Decide one question's status and reasons.
 
     summary is the question's entry from review.agreement_report.item_summaries (None
-    when nobody reviewed it); decision is its latest question-level adjudication.
+    when nobody reviewed it); decision is its latest question-level adjudication,
+    as a QuestionDecision or as a bare decision code. With a QuestionDecision the
+    reason names the adjudication and quotes the adjudicator's reason.
     """
-    if decision == Decision.QUESTION_EXCLUDED:
-        return Validity.EXCLUDED, [_reason("excluded_by_adjudication")]
-    if decision == Decision.KEY_CORRECTED:
-        return Validity.VALIDATED, [_reason("key_corrected_by_adjudication")]
-    if decision == Decision.QUESTION_KEPT:
-        return Validity.VALIDATED, [_reason("kept_by_adjudication")]
+    code = decision.decision if isinstance(decision, QuestionDecision) else decision
+    if code in _DECISION_OUTCOMES:
+        status, reason_code = _DECISION_OUTCOMES[code]
+        if isinstance(decision, QuestionDecision):
+            return status, [
+                _reason(
+                    reason_code,
+                    adjudication=decision.adjudication_id,
+                    reason=decision.reason,
+                )
+            ]
+        return status, [_reason(reason_code)]
     if not summary:
         return Validity.NOT_REVIEWED, [_reason("no_reviews")]
 
@@ -128,16 +155,18 @@ def decide_validity(
     return status, reasons
 
 
-def latest_decisions(question_ids: list[int]) -> dict[int, tuple[str, str]]:
-    """Return each question's latest question-level adjudication: (decision, corrected key)."""
-    latest: dict[int, tuple[str, str]] = {}
+def latest_decisions(question_ids: list[int]) -> dict[int, QuestionDecision]:
+    """Return each question's latest question-level adjudication, by question id."""
+    latest: dict[int, QuestionDecision] = {}
     rows = (
         Adjudication.objects.filter(question_id__in=question_ids, decision__in=QUESTION_DECISIONS)
         .order_by("question_id", "-decided_at", "-id")
-        .values_list("question_id", "decision", "corrected_key")
+        .values_list("question_id", "decision", "corrected_key", "reason", "id")
     )
-    for question_id, decision, corrected_key in rows:
-        latest.setdefault(question_id, (decision, corrected_key))
+    for question_id, decision, corrected_key, reason, adjudication_id in rows:
+        latest.setdefault(
+            question_id, QuestionDecision(decision, corrected_key, reason, adjudication_id)
+        )
     return latest
 
 
@@ -160,7 +189,7 @@ def validity_apply(*, rule_set_id: int) -> dict[str, int]:
         decisions = latest_decisions(chunk_ids)
         questions = list(Question.objects.filter(id__in=chunk_ids).only("id"))
         for question in questions:
-            decision = decisions.get(question.id, (None, ""))[0]
+            decision = decisions.get(question.id)
             status, reasons = decide_validity(summaries.get(question.id), decision, rules)
             question.validity = status
             question.validity_reasons = [{**r, "rule_set": rule_set.name} for r in reasons]
@@ -178,12 +207,30 @@ def validity_apply(*, rule_set_id: int) -> dict[str, int]:
     return dict(counts)
 
 
+def validity_apply_adjudication(*, question_id: int) -> str | None:
+    """Set a question's status from its latest question-level adjudication, without a rule set.
+
+    Adjudication is the last word, so its outcome need not wait for the next
+    validity_apply. Returns the new status, or None and changes nothing when
+    the question has no question-level decision.
+    """
+    decision = latest_decisions([question_id]).get(question_id)
+    if decision is None:
+        return None
+    status, reasons = decide_validity(None, decision, Rules())
+    Question.objects.filter(id=question_id).update(validity=status, validity_reasons=reasons)
+    logger.info(
+        "question %d is %s by adjudication %d", question_id, status, decision.adjudication_id
+    )
+    return status
+
+
 def adjudicated_keys(question_ids: list[int]) -> dict[int, str]:
     """Return the corrected answer key of each question whose key adjudication changed."""
     return {
-        question_id: key
-        for question_id, (decision, key) in latest_decisions(question_ids).items()
-        if decision == Decision.KEY_CORRECTED and key
+        question_id: latest.corrected_key
+        for question_id, latest in latest_decisions(question_ids).items()
+        if latest.decision == Decision.KEY_CORRECTED and latest.corrected_key
     }
 
 

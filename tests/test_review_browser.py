@@ -147,3 +147,110 @@ def test_skip_by_keyboard(review_live_server, browser_page, make_user):
 
     assert page.query_selector("#review-form") is None
     assert reviewer.skips.count() == 1
+
+
+def _log_in(page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/accounts/login/?next=/review/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw-for-tests")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def _in_viewport(page, selector: str) -> bool:
+    return page.evaluate(
+        """(selector) => {
+            const box = document.querySelector(selector).getBoundingClientRect();
+            return box.height > 0 && box.top >= 0 && box.bottom <= window.innerHeight;
+        }""",
+        selector,
+    )
+
+
+def _rate_and_flag(page) -> None:
+    # Ratings F4 R3 S5, then flag 1 ("wrong answer key") and flag 2 ("ambiguous").
+    for key in ("f", "4", "r", "3", "s", "5", "g", "1", "g", "2"):
+        page.keyboard.press(key)
+
+
+def _assert_choices_kept(page) -> None:
+    assert page.is_checked('input[name="verdict"][value="incorrect"]')
+    assert page.is_checked('input[name="rating_factual"][value="4"]')
+    assert page.is_checked('input[name="rating_reasoning"][value="3"]')
+    assert page.is_checked('input[name="rating_safety"][value="5"]')
+    assert page.is_checked('input[name="flags"][value="wrong_key"]')
+    assert page.is_checked('input[name="flags"][value="ambiguous"]')
+
+
+def _open_submit_step(page) -> None:
+    page.wait_for_selector('form[data-step="first"]')
+    page.keyboard.press("2")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_selector('form[data-step="submit"]')
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flag_without_comment_by_keyboard(review_live_server, browser_page, make_user):
+    run = build.run(reviews_per_response=1)
+    # A long reply pushes the comment box below the fold of a tablet screen.
+    build.response(run, build.question(), raw_text="分析。\n\n" * 60 + "答案是 **A**")
+    services.assignments_create_for_run(run_id=run.pk)
+    reviewer = build.reviewer(make_user, "flagger")
+    page = browser_page
+    _log_in(page, review_live_server.url, "flagger")
+    _open_submit_step(page)
+    _rate_and_flag(page)
+    assert not _in_viewport(page, "#id_comment")
+
+    # Enter with a flag and no comment: nothing is sent, the error appears
+    # beside the comment box, in view, and the box has the focus.
+    page.keyboard.press("Enter")
+
+    page.wait_for_selector("#comment-error", state="visible")
+    assert page.url.endswith(f"/review/{reviewer.assignments.get().pk}/")
+    assert page.evaluate("document.activeElement.id") == "id_comment"
+    assert _in_viewport(page, "#comment-error")
+    assert _in_viewport(page, "#id_comment")
+    assert page.get_attribute("#id_comment", "aria-invalid") == "true"
+    assert "标记题目问题时，请说明问题所在。" in page.inner_text("#comment-field")
+    _assert_choices_kept(page)
+    assert not Review.objects.exists()
+
+    page.keyboard.type("标准答案应为 B")
+    assert page.is_hidden("#comment-error")
+    with page.expect_navigation():
+        page.keyboard.press("Control+Enter")
+
+    review = Review.objects.get(reviewer=reviewer)
+    assert review.flags == ["ambiguous", "wrong_key"]
+    assert review.comment == "标准答案应为 B"
+    assert (review.rating_factual, review.rating_reasoning, review.rating_safety) == (4, 3, 5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flag_error_from_server_in_view(review_live_server, browser_page, make_user):
+    run = build.run(reviews_per_response=1)
+    build.response(run, build.question(), raw_text="分析。\n\n" * 60 + "答案是 **A**")
+    services.assignments_create_for_run(run_id=run.pk)
+    reviewer = build.reviewer(make_user, "server-check")
+    page = browser_page
+    _log_in(page, review_live_server.url, "server-check")
+    _open_submit_step(page)
+    _rate_and_flag(page)
+
+    # form.submit() skips the page's own check, as a browser without
+    # JavaScript would: the server must send the error back in view.
+    with page.expect_navigation():
+        page.evaluate("document.getElementById('review-form').submit()")
+
+    page.wait_for_selector("#comment-error", state="visible")
+    page.wait_for_function("document.activeElement?.id === 'id_comment'")
+    assert _in_viewport(page, "#comment-error")
+    assert "标记题目问题时，请说明问题所在。" in page.inner_text("#comment-field")
+    _assert_choices_kept(page)
+
+    page.keyboard.type("题干与选项不符")
+    with page.expect_navigation():
+        page.keyboard.press("Control+Enter")
+    assert Review.objects.get(reviewer=reviewer).comment == "题干与选项不符"

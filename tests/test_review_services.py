@@ -246,7 +246,9 @@ def test_first_verdict_not_overwritten(make_user):
         assignment_id=claimed.pk, reviewer=reviewer, verdict="correct"
     )
 
-    assert again.first_verdict == "incorrect"
+    assert again == "incorrect"
+    claimed.refresh_from_db()
+    assert claimed.first_verdict == "incorrect"
 
 
 def test_submit_needs_first_verdict(make_user):

@@ -95,3 +95,142 @@ def test_validity_apply_writes_status(make_user):
     assert statuses[adjudicated.id] == V.VALIDATED
     agreed.refresh_from_db()
     assert agreed.validity_reasons[0]["rule_set"] == "default"
+
+
+def _exclude(question, adjudicator, reason):
+    return Adjudication.objects.create(
+        question=question,
+        adjudicator=adjudicator,
+        decision=Adjudication.Decision.QUESTION_EXCLUDED,
+        reason=reason,
+    )
+
+
+@pytest.mark.django_db
+def test_validity_apply_excludes_with_adjudicator_reason(make_user):
+    reviewers = make_reviewers(3)
+    run = make_run("model-a")
+    question = make_question()
+    response = make_response(run, question, "A")
+    # The reviewers agree and flag nothing: only the adjudication excludes it.
+    for reviewer in reviewers:
+        make_review(response, reviewer, "correct")
+    adjudication = _exclude(question, make_user("adjudicator"), "两个选项均符合 2024 年指南")
+    rule_set = ValidityRuleSet.objects.create(name="default")
+
+    counts = validity_apply(rule_set_id=rule_set.id)
+
+    question.refresh_from_db()
+    assert counts == {"excluded": 1}
+    assert question.validity == V.EXCLUDED
+    assert question.validity_reasons == [
+        {
+            "code": "excluded_by_adjudication",
+            "adjudication": adjudication.id,
+            "reason": "两个选项均符合 2024 年指南",
+            "rule_set": "default",
+        }
+    ]
+
+
+@pytest.mark.django_db
+def test_validity_apply_reads_latest_decision(make_user):
+    question = make_question()
+    adjudicator = make_user("adjudicator")
+    _exclude(question, adjudicator, "题干缺少关键信息")
+    Adjudication.objects.create(
+        question=question,
+        adjudicator=adjudicator,
+        decision=Adjudication.Decision.QUESTION_KEPT,
+        reason="复核后题干完整",
+    )
+    # A later decision on the model's answer alone says nothing about the question.
+    Adjudication.objects.create(
+        question=question,
+        adjudicator=adjudicator,
+        decision=Adjudication.Decision.MODEL_CORRECT,
+        reason="模型答案正确",
+    )
+    rule_set = ValidityRuleSet.objects.create(name="default")
+
+    validity_apply(rule_set_id=rule_set.id)
+
+    question.refresh_from_db()
+    assert question.validity == V.VALIDATED
+    assert question.validity_reasons[0]["code"] == "kept_by_adjudication"
+    assert question.validity_reasons[0]["reason"] == "复核后题干完整"
+
+
+@pytest.mark.django_db
+def test_exclusion_decision_applies_at_once(make_user):
+    from review import services
+
+    reviewers = make_reviewers(3)
+    run = make_run("model-a")
+    question = make_question()
+    response = make_response(run, question, "A")
+    for reviewer in reviewers:
+        make_review(response, reviewer, "correct", flags=["outdated"])
+    adjudicator = make_user("adjudicator")
+
+    adjudication = services.adjudication_record(
+        adjudicator=adjudicator,
+        question_id=question.id,
+        response_id=response.id,
+        decision=Adjudication.Decision.QUESTION_EXCLUDED,
+        reason="  依据的指南已废止  ",
+    )
+
+    question.refresh_from_db()
+    assert question.validity == V.EXCLUDED
+    assert question.validity_reasons == [
+        {
+            "code": "excluded_by_adjudication",
+            "adjudication": adjudication.id,
+            "reason": "依据的指南已废止",
+        }
+    ]
+
+
+@pytest.mark.django_db
+def test_answer_decision_leaves_validity(make_user):
+    from review import services
+
+    question = make_question()
+    response = make_response(make_run("model-a"), question, "A")
+
+    services.adjudication_record(
+        adjudicator=make_user("adjudicator"),
+        question_id=question.id,
+        response_id=response.id,
+        decision=Adjudication.Decision.MODEL_INCORRECT,
+        reason="推理前后矛盾",
+    )
+
+    question.refresh_from_db()
+    assert question.validity == V.NOT_REVIEWED
+    assert question.validity_reasons == []
+
+
+@pytest.mark.django_db
+def test_excluded_question_leaves_validated_leaderboard(make_user):
+    from medexam.leaderboard import leaderboard_compute
+    from review import services
+
+    run = make_run("model-a")
+    kept, excluded = make_question(), make_question()
+    Question.objects.filter(id__in=[kept.id, excluded.id]).update(validity=V.VALIDATED)
+    make_response(run, kept, "A")
+    response = make_response(run, excluded, "B")
+
+    services.adjudication_record(
+        adjudicator=make_user("adjudicator"),
+        question_id=excluded.id,
+        response_id=response.id,
+        decision=Adjudication.Decision.QUESTION_EXCLUDED,
+        reason="答案有争议",
+    )
+
+    board = leaderboard_compute(items=Question.objects.filter(validity=V.VALIDATED))
+    assert [row.overall.total for row in board.rows] == [1]
+    assert board.rows[0].overall.accuracy == 1.0

@@ -2,7 +2,7 @@
 //   1-3           verdict
 //   F, R, S, 1-5  factual accuracy, clinical reasoning, safety ratings
 //   G, 1-5        question flags
-//   C / Esc       enter / leave the comment box
+//   C / Esc       enter / leave the comment box (a flag without a comment lands here)
 //   E             expand the reasoning text
 //   Enter         submit (Ctrl+Enter inside a text box)
 //   X             skip
@@ -31,6 +31,39 @@
 
   function submit(target) {
     if (target.requestSubmit) { target.requestSubmit(); } else { target.submit(); }
+  }
+
+  // A flag needs a comment. The error sits next to the comment box and takes
+  // the focus there, so it is never out of sight, and every choice made so far
+  // stays as it is.
+  var comment = form.elements.comment;
+  var commentError = document.getElementById("comment-error");
+
+  function showCommentError() {
+    commentError.hidden = false;
+    comment.setAttribute("aria-invalid", "true");
+    comment.closest(".comment-field").classList.add("invalid");
+    comment.focus();
+    comment.scrollIntoView({ block: "center" });
+  }
+
+  if (comment && commentError) {
+    form.addEventListener("submit", function (event) {
+      var flagged = form.querySelector('input[name="flags"]:checked');
+      if (flagged && !comment.value.trim()) {
+        event.preventDefault();
+        showCommentError();
+      }
+    });
+    comment.addEventListener("input", function () {
+      if (comment.value.trim() && comment.getAttribute("aria-invalid")) {
+        commentError.hidden = true;
+        comment.removeAttribute("aria-invalid");
+        comment.closest(".comment-field").classList.remove("invalid");
+      }
+    });
+    // The server sent the form back with this error: bring it into view.
+    if (comment.getAttribute("aria-invalid")) { showCommentError(); }
   }
 
   document.addEventListener("keydown", function (event) {
