@@ -16,3 +16,11 @@ def import_questions_task(job_id: int) -> None:
 
     logger.info("import task for job %s received", job_id)
     import_job_execute(job_id=job_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
+def near_duplicates_refresh_task() -> None:
+    """Recompute the near-duplicate groups of the whole bank; running it twice is harmless."""
+    from medexam.services.near_duplicates import near_duplicates_refresh
+
+    near_duplicates_refresh()
