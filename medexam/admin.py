@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from medexam.admin_forms import QuestionForm, option_letters
 from medexam.importers import FORMATS, ReaderOptions
+from medexam.importers.labels import NEAR_DUPLICATE_KINDS, field_label
 from medexam.importers.validate import Defaults
 from medexam.models import (
     Endpoint,
@@ -372,14 +373,68 @@ class ImportJobAdmin(admin.ModelAdmin):
         "unchanged_count",
         "duplicate_count",
         "rejected_count",
+        "near_duplicate_count",
         "created_at",
     ]
     list_filter = ["status", "file_format", "dry_run"]
-    readonly_fields = [field.name for field in ImportJob._meta.fields]
+    # The two JSON reports are shown as readable lists instead of raw JSON.
+    readonly_fields = [
+        *(
+            field.name
+            for field in ImportJob._meta.fields
+            if field.name not in ("errors", "near_duplicates")
+        ),
+        "rejected_rows",
+        "near_duplicate_groups",
+    ]
 
     @admin.display(description=_("progress"))
     def progress(self, job: ImportJob) -> str:
         return f"{job.rows_done} / {job.rows_total or '?'}"
+
+    @admin.display(description=_("near-duplicate groups"))
+    def near_duplicate_count(self, job: ImportJob) -> int:
+        return len(job.near_duplicates or [])
+
+    @admin.display(description=_("rejected rows"))
+    def rejected_rows(self, job: ImportJob) -> str:
+        return format_html_join(
+            "",
+            "<div>{}</div>",
+            (
+                (
+                    _("line %(line)s, %(field)s: %(reason)s")
+                    % {
+                        "line": error.get("line"),
+                        "field": field_label(str(error.get("field", ""))),
+                        "reason": error.get("reason", ""),
+                    },
+                )
+                for error in job.errors or []
+            ),
+        )
+
+    @admin.display(description=_("near-duplicates"))
+    def near_duplicate_groups(self, job: ImportJob) -> str:
+        return format_html_join(
+            "", "<div>{}</div>", ((self._group_html(group),) for group in job.near_duplicates or [])
+        )
+
+    def _group_html(self, group: dict[str, Any]) -> str:
+        kind = NEAR_DUPLICATE_KINDS.get(str(group.get("kind")), group.get("kind"))
+        lines = ", ".join(str(line) for line in group.get("lines") or [])
+        text = _("%(kind)s: lines %(lines)s") % {"kind": kind, "lines": lines}
+        if "similarity" in group:
+            text += _(", similarity %(similarity).2f") % {"similarity": group["similarity"]}
+        links = format_html_join(
+            " ",
+            '<a href="{}">#{}</a>',
+            (
+                (reverse("admin:medexam_question_change", args=[question_id]), question_id)
+                for question_id in group.get("question_ids") or []
+            ),
+        )
+        return format_html("{} {}", text, links)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

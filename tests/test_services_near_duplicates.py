@@ -108,3 +108,25 @@ def test_admin_filter_link_and_members(make_user):
 
     change = client.get(f"/admin/medexam/question/{second.pk}/change/").content.decode()
     assert f"/admin/medexam/question/{first.pk}/change/" in change
+
+
+@pytest.mark.usefixtures("plain_static_storage")
+def test_import_job_page_lists_groups(make_user, tmp_path):
+    stored = make_question(STEM)
+    path = tmp_path / "bank.jsonl"
+    path.write_text(
+        json.dumps({"stem": EDITED, "options": {"A": "甲", "B": "乙"}, "answer": "A"}) + "\n",
+        encoding="utf-8",
+    )
+    job = import_job_create(
+        path=path, file_format="jsonl", dry_run=True, reader_options=ReaderOptions()
+    )
+    import_job_execute(job_id=job.pk)
+    client = Client(HTTP_X_FORWARDED_PROTO="https")
+    client.force_login(make_user("admin", is_superuser=True, is_staff=True))
+
+    listing = client.get("/admin/medexam/importjob/").content.decode()
+    assert "近似重复组数" in listing
+    page = client.get(f"/admin/medexam/importjob/{job.pk}/change/").content.decode()
+    assert "与已存题目：第 1 行，相似度" in page
+    assert f"/admin/medexam/question/{stored.pk}/change/" in page
