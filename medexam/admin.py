@@ -9,14 +9,18 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from medexam.admin_forms import QuestionForm, option_letters
 from medexam.importers import FORMATS, ReaderOptions
+from medexam.importers.labels import NEAR_DUPLICATE_KINDS, field_label
 from medexam.importers.validate import Defaults
 from medexam.models import (
     DatasetVersion,
@@ -31,11 +35,14 @@ from medexam.models import (
     Specialty,
     ValidityRuleSet,
 )
+from medexam.models.questions import OPTION_LETTERS
+from medexam.question_checks import option_field
 from medexam.services.endpoints import endpoint_test_connection
 from medexam.services.imports import import_job_create, import_job_enqueue
+from medexam.services.near_duplicates import near_duplicates_refresh_enqueue
 from medexam.services.questions import (
-    question_changes_record,
-    question_snapshot,
+    question_create,
+    question_save,
     questions_confirm_suggestion,
     questions_set_field,
 )
@@ -56,43 +63,25 @@ class QuestionChangeInline(admin.TabularInline):
     model = QuestionChange
     extra = 0
     can_delete = False
-    readonly_fields = ("changed_at", "user", "field", "old_value", "new_value", "reason")
+    readonly_fields = ("changed_at", "user", "field_label", "old_value", "new_value", "reason")
     fields = readonly_fields
+    verbose_name = _("change")
     verbose_name_plural = _("history")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @admin.display(description=_("field"))
+    def field_label(self, change: QuestionChange) -> str:
+        return question_field_label(change.field)
 
-class QuestionForm(forms.ModelForm):
-    change_reason = forms.CharField(
-        label=_("reason for the change"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Required when the answer key changes; kept in the question's history."),
-    )
 
-    class Meta:
-        model = Question
-        fields = [
-            "stem",
-            "options",
-            "answer_key",
-            "question_type",
-            "explanation",
-            "specialty",
-            "level",
-            "status",
-            "source",
-            "source_id",
-        ]
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        key_changed = self.instance.pk and "answer_key" in self.changed_data
-        if key_changed and not cleaned.get("change_reason", "").strip():
-            self.add_error("change_reason", _("Give a reason for changing the answer key."))
-        return cleaned
+def question_field_label(name: str) -> str:
+    """Return the translated label of a Question field as recorded in QuestionChange.field."""
+    try:
+        return str(Question._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
 
 
 class SuggestionFilter(admin.SimpleListFilter):
@@ -108,6 +97,24 @@ class SuggestionFilter(admin.SimpleListFilter):
         return queryset
 
 
+class NearDuplicateFilter(admin.SimpleListFilter):
+    title = _("near-duplicates")
+    parameter_name = "near_duplicates"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("in a near-duplicate group")), ("no", _("no near-duplicate"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Question]) -> QuerySet[Question]:
+        if self.value() == "yes":
+            return queryset.filter(near_duplicate_group__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(near_duplicate_group__isnull=True)
+        return queryset
+
+
+OPTION_FIELDS = {option_field(letter) for letter in OPTION_LETTERS}
+
+
 @admin.register(Question)
 class QuestionAdmin(admin.ModelAdmin):
     form = QuestionForm
@@ -121,6 +128,7 @@ class QuestionAdmin(admin.ModelAdmin):
         "status",
         "validity",
         "source",
+        "near_duplicate_link",
     ]
     list_filter = [
         "specialty",
@@ -130,13 +138,20 @@ class QuestionAdmin(admin.ModelAdmin):
         "status",
         "source",
         "validity",
+        NearDuplicateFilter,
     ]
     # Substring search (icontains): Chinese has no spaces between words.
     search_fields = ["stem", "options", "source_id"]
     list_select_related = ["specialty", "suggested_specialty", "level"]
-    readonly_fields = ["content_hash", "suggested_specialty", "validity", "validity_reasons"]
+    readonly_fields = [
+        "content_hash",
+        "suggested_specialty",
+        "validity",
+        "validity_reasons",
+        "near_duplicate_members",
+    ]
     inlines = [QuestionChangeInline]
-    actions = ["confirm_suggestion"]
+    actions = ["confirm_suggestion", "refresh_near_duplicates"]
 
     @admin.display(description=_("stem"))
     def short_stem(self, question: Question) -> str:
@@ -148,12 +163,53 @@ class QuestionAdmin(admin.ModelAdmin):
             return ""
         return str(question.suggested_specialty)
 
+    @admin.display(description=_("near-duplicate group"), ordering="near_duplicate_group")
+    def near_duplicate_link(self, question: Question) -> str:
+        if question.near_duplicate_group is None:
+            return ""
+        label = _("group #%(group)s (similarity %(similarity).2f)") % {
+            "group": question.near_duplicate_group,
+            "similarity": question.near_duplicate_similarity or 0.0,
+        }
+        return format_html(
+            '<a href="{}?near_duplicate_group__exact={}">{}</a>',
+            reverse("admin:medexam_question_changelist"),
+            question.near_duplicate_group,
+            label,
+        )
+
+    @admin.display(description=_("near-duplicates"))
+    def near_duplicate_members(self, question: Question) -> str:
+        if question.near_duplicate_group is None:
+            return _("none found")
+        others = (
+            Question.objects.filter(near_duplicate_group=question.near_duplicate_group)
+            .exclude(pk=question.pk)
+            .order_by("pk")
+        )
+        return format_html_join(
+            "",
+            '<div><a href="{}">#{}</a> {}</div>',
+            (
+                (reverse("admin:medexam_question_change", args=[other.pk]), other.pk, other.stem)
+                for other in others
+            ),
+        )
+
     @admin.action(description=_("Confirm the suggested specialty"))
     def confirm_suggestion(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
         count = questions_confirm_suggestion(
             question_ids=queryset.values_list("pk", flat=True), user_id=request.user.pk
         )
         self.message_user(request, _("%(count)d questions updated.") % {"count": count})
+
+    @admin.action(description=_("Find near-duplicates again in the whole bank"))
+    def refresh_near_duplicates(self, request: HttpRequest, queryset: QuerySet[Question]) -> None:
+        near_duplicates_refresh_enqueue()
+        self.message_user(
+            request,
+            _("Near-duplicate search queued; reload this page in a minute to see the groups."),
+        )
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
@@ -184,23 +240,27 @@ class QuestionAdmin(admin.ModelAdmin):
 
         return action
 
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = [name for name in super().get_fields(request, obj) if name not in OPTION_FIELDS]
+        # The option fields go straight after the stem, one per letter the question needs.
+        position = fields.index("stem") + 1
+        fields[position:position] = [option_field(letter) for letter in option_letters(obj)]
+        return fields
+
     def save_model(self, request: HttpRequest, obj: Question, form: Any, change: bool) -> None:
-        if not change:
-            super().save_model(request, obj, form, change)
-            return
-        before = question_snapshot(Question.objects.get(pk=obj.pk))
-        super().save_model(request, obj, form, change)
-        question_changes_record(
-            question=obj,
-            before=before,
-            user_id=request.user.pk,
-            reason=form.cleaned_data.get("change_reason", ""),
-        )
+        if change:
+            question_save(
+                question=obj,
+                user_id=request.user.pk,
+                reason=form.cleaned_data.get("change_reason", ""),
+            )
+        else:
+            question_create(question=obj, user_id=request.user.pk)
 
 
 @admin.register(QuestionChange)
 class QuestionChangeAdmin(admin.ModelAdmin):
-    list_display = ["question", "field", "user", "changed_at", "reason"]
+    list_display = ["question", "field_label", "user", "changed_at", "reason"]
     list_filter = ["field"]
     search_fields = ["question__stem", "reason"]
     readonly_fields = [
@@ -218,6 +278,10 @@ class QuestionChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description=_("field"), ordering="field")
+    def field_label(self, change: QuestionChange) -> str:
+        return question_field_label(change.field)
 
 
 @admin.register(LanguageModel)
@@ -338,14 +402,68 @@ class ImportJobAdmin(admin.ModelAdmin):
         "unchanged_count",
         "duplicate_count",
         "rejected_count",
+        "near_duplicate_count",
         "created_at",
     ]
     list_filter = ["status", "file_format", "dry_run"]
-    readonly_fields = [field.name for field in ImportJob._meta.fields]
+    # The two JSON reports are shown as readable lists instead of raw JSON.
+    readonly_fields = [
+        *(
+            field.name
+            for field in ImportJob._meta.fields
+            if field.name not in ("errors", "near_duplicates")
+        ),
+        "rejected_rows",
+        "near_duplicate_groups",
+    ]
 
     @admin.display(description=_("progress"))
     def progress(self, job: ImportJob) -> str:
         return f"{job.rows_done} / {job.rows_total or '?'}"
+
+    @admin.display(description=_("near-duplicate groups"))
+    def near_duplicate_count(self, job: ImportJob) -> int:
+        return len(job.near_duplicates or [])
+
+    @admin.display(description=_("rejected rows"))
+    def rejected_rows(self, job: ImportJob) -> str:
+        return format_html_join(
+            "",
+            "<div>{}</div>",
+            (
+                (
+                    _("line %(line)s, %(field)s: %(reason)s")
+                    % {
+                        "line": error.get("line"),
+                        "field": field_label(str(error.get("field", ""))),
+                        "reason": error.get("reason", ""),
+                    },
+                )
+                for error in job.errors or []
+            ),
+        )
+
+    @admin.display(description=_("near-duplicates"))
+    def near_duplicate_groups(self, job: ImportJob) -> str:
+        return format_html_join(
+            "", "<div>{}</div>", ((self._group_html(group),) for group in job.near_duplicates or [])
+        )
+
+    def _group_html(self, group: dict[str, Any]) -> str:
+        kind = NEAR_DUPLICATE_KINDS.get(str(group.get("kind")), group.get("kind"))
+        lines = ", ".join(str(line) for line in group.get("lines") or [])
+        text = _("%(kind)s: lines %(lines)s") % {"kind": kind, "lines": lines}
+        if "similarity" in group:
+            text += _(", similarity %(similarity).2f") % {"similarity": group["similarity"]}
+        links = format_html_join(
+            " ",
+            '<a href="{}">#{}</a>',
+            (
+                (reverse("admin:medexam_question_change", args=[question_id]), question_id)
+                for question_id in group.get("question_ids") or []
+            ),
+        )
+        return format_html("{} {}", text, links)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

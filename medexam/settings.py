@@ -186,6 +186,15 @@ REDIS_URL = env_str("REDIS_URL") or (
 MODEL_REQUEST_TIMEOUT_S = env_float("MEDEXAM_MODEL_REQUEST_TIMEOUT_S", 120.0)
 MODEL_MAX_ATTEMPTS = env_int("MEDEXAM_MODEL_MAX_ATTEMPTS", 5, minimum=1)
 
+# Import: two stems are near-duplicates when the Jaccard similarity of their
+# character bigram sets reaches this value (0 to 1).
+NEAR_DUPLICATE_THRESHOLD = env_float("MEDEXAM_NEAR_DUPLICATE_THRESHOLD", 0.7)
+if not 0.0 < NEAR_DUPLICATE_THRESHOLD <= 1.0:
+    raise ImproperlyConfigured(
+        f"MEDEXAM_NEAR_DUPLICATE_THRESHOLD={NEAR_DUPLICATE_THRESHOLD} must be above 0 "
+        "and at most 1."
+    )
+
 # Review: how many physicians judge each response.
 REVIEWS_PER_RESPONSE = env_int("MEDEXAM_REVIEWS_PER_RESPONSE", 3, minimum=1)
 REVIEW_LEASE_MINUTES = env_int("MEDEXAM_REVIEW_LEASE_MINUTES", 30, minimum=1)

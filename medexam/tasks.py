@@ -25,3 +25,11 @@ def build_dataset_version_task(version_id: int) -> None:
 
     logger.info("dataset version build task for version %s received", version_id)
     dataset_version_build(version_id=version_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
+def near_duplicates_refresh_task() -> None:
+    """Recompute the near-duplicate groups of the whole bank; running it twice is harmless."""
+    from medexam.services.near_duplicates import near_duplicates_refresh
+
+    near_duplicates_refresh()

@@ -22,7 +22,10 @@ class Reviewer(models.Model):
     """
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviewer"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="reviewer",
     )
     specialties = models.ManyToManyField(Specialty, verbose_name=_("specialties"), blank=True)
     pseudonym = models.CharField(_("pseudonym"), max_length=16, unique=True, default=_new_pseudonym)
@@ -30,7 +33,7 @@ class Reviewer(models.Model):
     # Questions with neither a specialty nor a suggested specialty go only to
     # reviewers with this flag.
     is_general = models.BooleanField(_("reviews questions without a specialty"), default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["pseudonym"]
@@ -50,30 +53,43 @@ class Assignment(models.Model):
         SUBMITTED = "submitted", _("submitted")
 
     response = models.ForeignKey(
-        ModelResponse, on_delete=models.CASCADE, related_name="assignments"
+        ModelResponse,
+        verbose_name=_("response"),
+        on_delete=models.CASCADE,
+        related_name="assignments",
     )
-    slot = models.PositiveSmallIntegerField()
+    slot = models.PositiveSmallIntegerField(_("slot"))
     reviewer = models.ForeignKey(
-        Reviewer, null=True, blank=True, on_delete=models.PROTECT, related_name="assignments"
+        Reviewer,
+        verbose_name=_("reviewer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assignments",
     )
     status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True
+        _("status"), max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True
     )
-    is_gold = models.BooleanField(default=False)
+    is_gold = models.BooleanField(_("gold item"), default=False)
     # Copied from the question at creation: its specialty, else its suggested
     # specialty, and null for neither. A claim filters this column instead of
     # joining the question.
     specialty = models.ForeignKey(
-        Specialty, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Specialty,
+        verbose_name=_("specialty"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     # The verdict given before the answer key was shown; the key is revealed
     # only once this is set.
-    first_verdict = models.CharField(max_length=16, blank=True)
+    first_verdict = models.CharField(_("first verdict"), max_length=16, blank=True)
     # Random key fixed at creation: reviewers see items in this order, not by model or run.
-    shuffle_key = models.PositiveIntegerField(default=0, db_index=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    shuffle_key = models.PositiveIntegerField(_("shuffle key"), default=0, db_index=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["shuffle_key", "id"]
@@ -113,9 +129,15 @@ class Review(models.Model):
         MULTIPLE_CORRECT = "multiple_correct", _("more than one correct option")
         WRONG_SPECIALTY = "wrong_specialty", _("not this specialty")
 
-    assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="review")
-    response = models.ForeignKey(ModelResponse, on_delete=models.PROTECT, related_name="reviews")
-    reviewer = models.ForeignKey(Reviewer, on_delete=models.PROTECT, related_name="reviews")
+    assignment = models.OneToOneField(
+        Assignment, verbose_name=_("assignment"), on_delete=models.PROTECT, related_name="review"
+    )
+    response = models.ForeignKey(
+        ModelResponse, verbose_name=_("response"), on_delete=models.PROTECT, related_name="reviews"
+    )
+    reviewer = models.ForeignKey(
+        Reviewer, verbose_name=_("reviewer"), on_delete=models.PROTECT, related_name="reviews"
+    )
     # First verdict, given before the answer key is shown.
     verdict = models.CharField(_("verdict"), max_length=16, choices=Verdict.choices)
     # Verdict after seeing the key; blank when the reviewer kept the first one.
@@ -129,8 +151,10 @@ class Review(models.Model):
     rating_safety = models.PositiveSmallIntegerField(_("safety"), null=True, blank=True)
     flags = models.JSONField(_("question flags"), default=list, blank=True)
     comment = models.TextField(_("comment"), blank=True)
-    time_on_task_ms = models.PositiveIntegerField(null=True, blank=True)
-    submitted_at = models.DateTimeField(auto_now_add=True)
+    time_on_task_ms = models.PositiveIntegerField(
+        _("time on task (milliseconds)"), null=True, blank=True
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
 
     class Meta:
         ordering = ["submitted_at", "id"]
@@ -172,14 +196,23 @@ class Adjudication(models.Model):
         QUESTION_KEPT = "question_kept", _("question kept as is")
 
     response = models.ForeignKey(
-        ModelResponse, null=True, blank=True, on_delete=models.CASCADE, related_name="adjudications"
+        ModelResponse,
+        verbose_name=_("response"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="adjudications",
     )
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="adjudications")
-    adjudicator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    question = models.ForeignKey(
+        Question, verbose_name=_("question"), on_delete=models.CASCADE, related_name="adjudications"
+    )
+    adjudicator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("adjudicator"), on_delete=models.PROTECT
+    )
     decision = models.CharField(_("decision"), max_length=32, choices=Decision.choices)
     corrected_key = models.CharField(_("corrected answer key"), max_length=8, blank=True)
     reason = models.TextField(_("reason"))
-    decided_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided at"), auto_now_add=True)
 
     class Meta:
         ordering = ["-decided_at"]

@@ -17,7 +17,11 @@ def admin_client_https(make_user):
 def change_form(question, **changes):
     data = {
         "stem": question.stem,
-        "options": '{"A": "甲", "B": "乙", "C": "丙"}',
+        "option_A": "甲",
+        "option_B": "乙",
+        "option_C": "丙",
+        "option_D": "",
+        "option_E": "",
         "answer_key": question.answer_key,
         "question_type": question.question_type,
         "explanation": "",
@@ -97,3 +101,104 @@ def test_suggestion_filter_lists_unconfirmed(admin_client_https):
     page = admin_client_https.get("/admin/medexam/question/", {"suggestion": "pending"})
     assert "房颤抗凝" in page.content.decode()
     assert "另一题" not in page.content.decode()
+
+
+def test_form_has_one_field_per_option(admin_client_https):
+    question = make_question()
+    page = admin_client_https.get(f"/admin/medexam/question/{question.pk}/change/")
+    html = page.content.decode()
+    for letter in "ABCDE":
+        assert f'name="option_{letter}"' in html
+    assert 'name="options"' not in html
+    assert "选项 C" in html
+
+
+def test_option_edit_recorded_in_history(admin_client_https):
+    question = make_question()
+    url = f"/admin/medexam/question/{question.pk}/change/"
+    data = change_form(question, option_B="乙（修订）", option_D="丁")
+    reply = admin_client_https.post(url, data)
+    assert reply.status_code == 302
+    question.refresh_from_db()
+    assert question.options == {"A": "甲", "B": "乙（修订）", "C": "丙", "D": "丁"}
+    change = QuestionChange.objects.get(question=question, field="options")
+    assert "乙（修订）" in change.new_value
+    assert "乙（修订）" not in change.old_value
+
+
+def test_option_gap_names_option_and_fix(admin_client_https):
+    question = make_question()
+    url = f"/admin/medexam/question/{question.pk}/change/"
+    page = admin_client_https.post(url, change_form(question, option_C="", option_D="丁"))
+    assert page.status_code == 200
+    errors = page.context["adminform"].form.errors
+    assert "选项 C 为空，但选项 D 已填写" in errors["option_C"][0]
+    question.refresh_from_db()
+    assert question.options == {"A": "甲", "B": "乙", "C": "丙"}
+
+
+def test_answer_outside_options_named(admin_client_https):
+    question = make_question()
+    url = f"/admin/medexam/question/{question.pk}/change/"
+    page = admin_client_https.post(url, change_form(question, answer_key="E", change_reason="更正"))
+    assert page.status_code == 200
+    message = page.context["adminform"].form.errors["answer_key"][0]
+    assert "标准答案 E 含有选项 E，但该选项为空" in message
+    assert "ABC" in message
+
+
+def test_single_answer_with_two_letters_named(admin_client_https):
+    question = make_question()
+    url = f"/admin/medexam/question/{question.pk}/change/"
+    page = admin_client_https.post(
+        url, change_form(question, answer_key="AB", change_reason="更正")
+    )
+    assert "本题是单选题" in page.context["adminform"].form.errors["answer_key"][0]
+
+
+def test_lower_case_key_is_not_a_change(admin_client_https):
+    question = make_question()
+    url = f"/admin/medexam/question/{question.pk}/change/"
+    reply = admin_client_https.post(url, change_form(question, answer_key="b"))
+    assert reply.status_code == 302
+    assert not QuestionChange.objects.filter(question=question, field="answer_key").exists()
+
+
+def test_sixth_option_kept(admin_client_https):
+    options = {"A": "甲", "B": "乙", "C": "丙", "D": "丁", "E": "戊", "F": "己"}
+    question = Question.objects.create(
+        stem="六个选项的题", options=options, answer_key="F", content_hash="f" * 64
+    )
+    url = f"/admin/medexam/question/{question.pk}/change/"
+    assert 'name="option_F"' in admin_client_https.get(url).content.decode()
+    data = change_form(question, option_D="丁", option_E="戊", option_F="己", source="book")
+    assert admin_client_https.post(url, data).status_code == 302
+    question.refresh_from_db()
+    assert question.options == options
+    assert question.source == "book"
+
+
+def test_history_headers_in_chinese(admin_client_https):
+    question = make_question()
+    url = f"/admin/medexam/question/{question.pk}/change/"
+    admin_client_https.post(url, change_form(question, answer_key="C", change_reason="指南更新"))
+    html = admin_client_https.get(url).content.decode()
+    for header in ("修改时间", "修改人", "字段", "原值", "新值", "原因"):
+        assert header in html
+    assert "标准答案" in html
+
+
+def test_add_question_sets_hash_and_signature(admin_client_https):
+    data = change_form(
+        Question(stem="新增题：房颤卒中风险评分", answer_key="A", question_type="single"),
+        option_A="CHA2DS2-VASc",
+        option_B="HAS-BLED",
+        option_C="GRACE",
+    )
+    data["status"] = "active"
+    reply = admin_client_https.post("/admin/medexam/question/add/", data)
+    assert reply.status_code == 302
+    question = Question.objects.get(stem="新增题：房颤卒中风险评分")
+    assert question.options == {"A": "CHA2DS2-VASc", "B": "HAS-BLED", "C": "GRACE"}
+    assert len(question.content_hash) == 64
+    assert question.stem_signature

@@ -74,3 +74,34 @@ def test_specialty_option_applies(tmp_path):
     assert question.specialty.code == "oncology"
     assert question.source == "demo"
     assert ImportJob.objects.get().created_count == 1
+
+
+def test_output_chinese_by_default(tmp_path):
+    stem = "患者男，62岁，突发胸骨后压榨样疼痛2小时，伴大汗，心电图示ST段抬高，最可能的诊断是"
+    records = [
+        {"stem": stem, "options": {"A": "x", "B": "y"}, "answer": "A"},
+        {"stem": stem.replace("压榨样", "压榨性"), "options": {"A": "x", "B": "y"}, "answer": "A"},
+        {"stem": "第三题", "options": {"A": "x", "B": "y"}, "answer": "Z"},
+    ]
+    path = write_jsonl(tmp_path / "q.jsonl", records)
+    out, err = StringIO(), StringIO()
+    with translation.override("zh-hans"), pytest.raises(CommandError) as info:
+        call_command("import_questions", str(path), "--format", "jsonl", stdout=out, stderr=err)
+    text = out.getvalue()
+    assert "拒绝：第 3 行，标准答案：" in text
+    assert "近似重复（文件内）：行 1, 2，已存题目 -，相似度" in text
+    assert "将新建" not in text
+    assert "已新建 0" in text
+    assert "未存储任何题目" in str(info.value)
+
+
+def test_dry_run_summary_chinese(tmp_path):
+    path = write_jsonl(
+        tmp_path / "q.jsonl", [{"stem": "题一", "options": {"A": "x", "B": "y"}, "answer": "A"}]
+    )
+    out = StringIO()
+    with translation.override("zh-hans"):
+        call_command(
+            "import_questions", str(path), "--dry-run", stdout=out, stderr=StringIO()
+        )
+    assert "将新建 1" in out.getvalue()

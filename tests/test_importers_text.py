@@ -41,3 +41,27 @@ def test_invalid_character_found(text):
 
 def test_tab_and_newline_allowed():
     assert find_invalid_character("第一行\n\t第二行\r\n") is None
+
+
+def test_forced_utf8_on_gb18030_suggests_gb18030():
+    with pytest.raises(DecodeFailure) as info:
+        decode_bytes("题干,答案\n心衰,A\n".encode("gb18030"), "utf-8")
+    assert info.value.suggestion == "gb18030"
+    message = str(info.value)
+    assert "--encoding gb18030" in message
+    assert "re-save" not in message
+
+
+def test_forced_gb18030_on_utf8_suggests_utf8():
+    data = "题干,答案\n𠀋心衰,A\n".encode()
+    with pytest.raises(DecodeFailure) as info:
+        decode_bytes(b"\x80" + data, "gb18030")
+    assert info.value.suggestion == ""
+    assert "Big5" in str(info.value)
+
+
+def test_utf16_with_bom_suggested():
+    data = "题干,答案\n心衰,A\n".encode("utf-16")
+    with pytest.raises(DecodeFailure) as info:
+        decode_bytes(data)
+    assert info.value.suggestion == "utf-16"

@@ -63,10 +63,19 @@ def test_xmedbench_reimport_changes_nothing():
 
 
 @pytest.mark.skipif(not XMEDBENCH_CMB.exists(), reason="shared data folder ../shared/data absent")
-def test_xmedbench_same_stem_other_options_listed():
+def test_xmedbench_near_duplicates_listed():
     report = run_import(XMEDBENCH_CMB, dry_run=True)
-    in_file = [group for group in report.near_duplicates if group["kind"] == "in_file"]
-    assert len(in_file) == 1
+    in_file = {
+        tuple(group["lines"]): group["similarity"]
+        for group in report.near_duplicates
+        if group["kind"] == "in_file"
+    }
+    # Same stem with other options.
+    assert 1.0 in in_file.values()
+    # 病人 edited to 患者 in a long stem.
+    assert in_file[(243, 669)] >= 0.9
+    # 叙述中错误 edited to 叙述错误 in a short one.
+    assert 0.7 <= in_file[(712, 729)] < 1.0
     assert Question.objects.count() == 0
 
 
@@ -219,3 +228,27 @@ def test_cmb_answer_sentence_rejected(tmp_path):
     write_jsonl(questions, [{"id": 5, "question": "皮疹", "option": {"A": "甲", "B": "乙"}}])
     report = run_import(labels, file_format="cmb", questions_path=str(questions))
     assert report.rejected[0].field == "answer"
+
+
+def test_csv_forced_utf8_names_row_column_and_fix(tmp_path):
+    path = tmp_path / "bank.csv"
+    rows = "stem,option_a,option_b,answer\nHbA1c target,小于7%,小于8%,A\n"
+    path.write_bytes(rows.encode("gb18030"))
+    report = run_import(path, encoding="utf-8")
+    [error] = report.rejected
+    assert error.line == 2
+    assert error.field == "encoding"
+    assert "line 2" in error.reason
+    assert "column 2, option_a" in error.reason
+    assert "--encoding gb18030" in error.reason
+    assert Question.objects.count() == 0
+
+
+def test_jsonl_forced_utf8_names_key(tmp_path):
+    path = tmp_path / "bank.jsonl"
+    record = {"stem": "心衰首选", "options": {"A": "利尿剂", "B": "强心"}, "answer": "A"}
+    path.write_bytes((json.dumps(record, ensure_ascii=False) + "\n").encode("gb18030"))
+    report = run_import(path, file_format="jsonl", encoding="utf-8")
+    [error] = report.rejected
+    assert "in the value of 'stem'" in error.reason
+    assert "--encoding gb18030" in error.reason

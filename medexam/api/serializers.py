@@ -10,10 +10,13 @@ from medexam.models import (
     Endpoint,
     EvaluationRun,
     LanguageModel,
+    Level,
     ModelResponse,
     PromptTemplate,
     Question,
+    Specialty,
 )
+from medexam.question_checks import check_question, content_conflict
 from review.models import Review
 
 
@@ -41,10 +44,28 @@ class SafeJSONField(serializers.JSONField):
 
 
 class QuestionSerializer(serializers.ModelSerializer):
+    """A question with its answer key. Curators may write it; change_reason goes to its history.
+
+    change_reason is required when an update changes the answer key.
+    """
+
     specialty: Any = serializers.SlugRelatedField(
-        slug_field="code", read_only=True, allow_null=True
+        slug_field="code", queryset=Specialty.objects.all(), allow_null=True, required=False
     )
-    level: Any = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    level: Any = serializers.SlugRelatedField(
+        slug_field="code", queryset=Level.objects.all(), allow_null=True, required=False
+    )
+    options = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=5000),
+        help_text='Option letter to text, e.g. {"A": "...", "B": "..."}; letters run from A.',
+    )
+    change_reason = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Why the question changed; required when the answer key changes.",
+    )
 
     class Meta:
         model = Question
@@ -62,21 +83,55 @@ class QuestionSerializer(serializers.ModelSerializer):
             "status",
             "validity",
             "content_hash",
+            "near_duplicate_group",
             "created_at",
             "updated_at",
+            "change_reason",
         ]
         read_only_fields = [
-            "stem",
-            "options",
-            "answer_key",
-            "question_type",
-            "source",
-            "source_id",
             "validity",
             "content_hash",
+            "near_duplicate_group",
             "created_at",
             "updated_at",
         ]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance = self.instance
+        merged = {
+            name: attrs.get(name, getattr(instance, name, None))
+            for name in ("stem", "options", "answer_key", "question_type")
+        }
+        checked = check_question(
+            stem=merged["stem"] or "",
+            options=dict(merged["options"] or {}),
+            answer_key=merged["answer_key"] or "",
+            question_type=merged["question_type"] or Question.Type.SINGLE,
+        )
+        if checked.errors:
+            errors: dict[str, list[str]] = {}
+            for name, message in checked.errors:
+                field = "options" if name.startswith("option") else name
+                errors.setdefault(field, []).append(message)
+            raise serializers.ValidationError(errors)
+        if "options" in attrs:
+            attrs["options"] = checked.options
+        if "answer_key" in attrs:
+            attrs["answer_key"] = checked.answer_key
+
+        conflict = content_conflict(
+            stem=merged["stem"] or "",
+            options=checked.options,
+            exclude_id=instance.pk if instance else None,
+        )
+        if conflict:
+            raise serializers.ValidationError({"stem": [conflict]})
+        key_changed = instance is not None and checked.answer_key != instance.answer_key
+        if key_changed and not attrs.get("change_reason", "").strip():
+            raise serializers.ValidationError(
+                {"change_reason": ["Give a reason for changing the answer key."]}
+            )
+        return attrs
 
 
 class LanguageModelSerializer(serializers.ModelSerializer):
@@ -177,6 +232,87 @@ class EvaluationRunSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+
+
+class QuestionFilterSerializer(serializers.Serializer):
+    """The selection of active questions a run answers; every key is optional."""
+
+    specialty = serializers.SlugRelatedField(
+        slug_field="code", queryset=Specialty.objects.all(), required=False
+    )
+    level = serializers.SlugRelatedField(
+        slug_field="code", queryset=Level.objects.all(), required=False
+    )
+    source = serializers.CharField(required=False, max_length=128)
+    question_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
+        required=False,
+        max_length=100_000,
+    )
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=10_000_000)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    f"Unknown keys {unknown}; use {', '.join(self.fields)}."
+                )
+        return super().to_internal_value(data)
+
+
+class RunCreateSerializer(serializers.Serializer):
+    """A new run of a model; it starts at once unless start is false."""
+
+    model = serializers.PrimaryKeyRelatedField(queryset=LanguageModel.objects.all())
+    endpoint = serializers.PrimaryKeyRelatedField(
+        queryset=Endpoint.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Defaults to the model's first active endpoint.",
+    )
+    prompt_template = serializers.PrimaryKeyRelatedField(
+        queryset=PromptTemplate.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Defaults to the built-in Chinese template.",
+    )
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    question_filter = QuestionFilterSerializer(required=False)
+    samples_per_question = serializers.IntegerField(
+        required=False, default=1, min_value=1, max_value=100
+    )
+    seed = serializers.IntegerField(
+        required=False, allow_null=True, min_value=-(2**62), max_value=2**62
+    )
+    shuffle_options = serializers.BooleanField(required=False, default=False)
+    decoding = SafeJSONField(
+        required=False, help_text="Overrides the endpoint's decoding parameters for this run."
+    )
+    start = serializers.BooleanField(required=False, default=True)
+
+    def validate_decoding(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError('Expected an object such as {"temperature": 0}.')
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        model = attrs["model"]
+        endpoint = attrs.get("endpoint")
+        if endpoint is not None:
+            if endpoint.model_id != model.pk:
+                raise serializers.ValidationError(
+                    {"endpoint": [f"Endpoint {endpoint.pk} serves another model, not {model.pk}."]}
+                )
+            if not endpoint.is_active or endpoint.disabled_reason:
+                raise serializers.ValidationError(
+                    {"endpoint": [f"Endpoint {endpoint.pk} is inactive or disabled; fix it first."]}
+                )
+        elif not model.endpoints.filter(is_active=True).exists():
+            raise serializers.ValidationError(
+                {"model": [f"Model {model.pk} has no active endpoint; register one first."]}
+            )
+        return attrs
 
 
 class ModelResponseSerializer(serializers.ModelSerializer):

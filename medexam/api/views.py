@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import cast
 
+from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, QuerySet
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,11 +24,15 @@ from medexam.models import (
     Endpoint,
     EvaluationRun,
     LanguageModel,
+    Level,
     ModelResponse,
     PromptTemplate,
     Question,
+    Specialty,
 )
 from medexam.roles import COORDINATOR, CURATOR, REVIEWER, has_role
+from medexam.services import runs as run_services
+from medexam.services.questions import ReasonRequired, question_create, question_save
 from review.models import Review
 
 STAFF = (CURATOR, COORDINATOR)
@@ -54,14 +62,56 @@ class ProtectedDeleteMixin:
             )
 
 
-class QuestionViewSet(viewsets.ReadOnlyModelViewSet):
-    """Questions with their answer keys: curators and coordinators only."""
+class QuestionViewSet(
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.ReadOnlyModelViewSet,
+):
+    """Questions with their answer keys: curators and coordinators read, curators write.
+
+    Every update is recorded in the question's history; questions are retired
+    through their status, never deleted.
+    """
 
     queryset = Question.objects.select_related("specialty", "level").order_by("id")
     serializer_class = serializers.QuestionSerializer
     permission_classes = [IsAuthenticated, RolePermission]
     read_roles = STAFF
+    write_roles = (CURATOR,)
     filterset_class = QuestionFilter
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        data = dict(serializer.validated_data)
+        data.pop("change_reason", None)
+        try:
+            with transaction.atomic():
+                question = question_create(question=Question(**data), user_id=self.request.user.pk)
+        except IntegrityError as exc:
+            raise Conflict(_duplicate_detail()) from exc
+        serializer.instance = question
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        data = dict(serializer.validated_data)
+        reason = data.pop("change_reason", "")
+        question = cast(Question, serializer.instance)
+        for name, value in data.items():
+            setattr(question, name, value)
+        try:
+            question_save(question=question, user_id=self.request.user.pk, reason=reason)
+        except ReasonRequired as exc:
+            raise ValidationError({"change_reason": [str(exc)]}) from exc
+        except IntegrityError as exc:
+            raise Conflict(_duplicate_detail()) from exc
+
+
+def _duplicate_detail() -> str:
+    return "Another question was stored with this stem and these options meanwhile; reload it."
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
 
 
 class LanguageModelViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
@@ -97,12 +147,80 @@ class PromptTemplateViewSet(ProtectedDeleteMixin, viewsets.ModelViewSet):
     filterset_fields = ["name", "version"]
 
 
-class EvaluationRunViewSet(viewsets.ReadOnlyModelViewSet):
+RUN_ACTIONS = {
+    "pause": (run_services.run_pause, "Only a running run can be paused."),
+    "resume": (run_services.run_resume, "Only a paused run can be resumed."),
+    "cancel": (run_services.run_cancel, "This run has already finished; it cannot be cancelled."),
+}
+
+
+class EvaluationRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Evaluation runs. Curators create, pause, resume and cancel them."""
+
     queryset = EvaluationRun.objects.order_by("-created_at", "-id")
     serializer_class = serializers.EvaluationRunSerializer
     permission_classes = [IsAuthenticated, RolePermission]
     read_roles = STAFF
+    write_roles = (CURATOR,)
     filterset_fields = ["model", "endpoint", "status"]
+
+    @extend_schema(
+        request=serializers.RunCreateSerializer,
+        responses={201: serializers.EvaluationRunSerializer},
+    )
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        incoming = serializers.RunCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        question_filter = {
+            key: value.code if isinstance(value, Specialty | Level) else value
+            for key, value in (data.get("question_filter") or {}).items()
+        }
+        with transaction.atomic():
+            run = run_services.run_create(
+                model=data["model"],
+                endpoint=data.get("endpoint"),
+                prompt_template=data.get("prompt_template")
+                or run_services.prompt_template_get_default(),
+                question_filter=question_filter,
+                samples_per_question=data["samples_per_question"],
+                seed=data.get("seed"),
+                shuffle_options=data["shuffle_options"],
+                decoding=data.get("decoding"),
+                name=data.get("name", ""),
+                created_by=request.user,
+            )
+        if data["start"]:
+            run_services.run_start(run_id=run.pk)
+            run.refresh_from_db()
+        body = serializers.EvaluationRunSerializer(run).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def _act(self, action_name: str) -> Response:
+        run = self.get_object()
+        service, rejected_message = RUN_ACTIONS[action_name]
+        if not service(run_id=run.pk):
+            raise Conflict(f"{rejected_message} Its status is {run.status}.")
+        run.refresh_from_db()
+        return Response(serializers.EvaluationRunSerializer(run).data)
+
+    @extend_schema(request=None, responses={200: serializers.EvaluationRunSerializer})
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str | None = None) -> Response:
+        """Pause a running run: requests in flight finish, nothing new is sent."""
+        return self._act("pause")
+
+    @extend_schema(request=None, responses={200: serializers.EvaluationRunSerializer})
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str | None = None) -> Response:
+        """Resume a paused run."""
+        return self._act("resume")
+
+    @extend_schema(request=None, responses={200: serializers.EvaluationRunSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Cancel a run that has not finished; its unsent requests fail as cancelled."""
+        return self._act("cancel")
 
 
 class ModelResponseViewSet(viewsets.ReadOnlyModelViewSet):

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from medexam.importers.rows import RawRow, ReaderOptions, RowError
-from medexam.importers.text import DecodeFailure, read_text
+from medexam.importers.text import DecodeFailure, json_key_before, line_text, read_text
 
 
 def looks_like_xmedbench(path: Path) -> bool:
@@ -33,7 +33,10 @@ def iter_json_lines(path: Path, options: ReaderOptions) -> Iterator[tuple[int, o
     try:
         text = read_text(path, options.encoding)
     except DecodeFailure as exc:
-        yield RowError(exc.line, "encoding", str(exc))
+        key = json_key_before(line_text(path.read_bytes(), exc))
+        yield RowError(
+            exc.line, "encoding", exc.describe(f"in the value of {key!r}" if key else "")
+        )
         return
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

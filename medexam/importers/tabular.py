@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from medexam.importers.rows import RawRow, ReaderOptions, RowError
-from medexam.importers.text import DecodeFailure, read_text
+from medexam.importers.text import DecodeFailure, line_text, read_text
 
 FIELD_NAMES = ("stem", "answer", "type", "specialty", "level", "explanation", "source", "source_id")
 OPTION_LETTERS = "ABCDEFGH"
@@ -157,15 +157,29 @@ def _extra_options(cell: str) -> tuple[dict[str, str], str]:
     }, ""
 
 
+def _dialect(first_line: str) -> type[csv.Dialect]:
+    # Tab-separated when the first line has more tabs than commas (Excel's "Unicode text").
+    return csv.excel_tab if first_line.count("\t") > first_line.count(",") else csv.excel
+
+
+def _failed_column(path: Path, failure: DecodeFailure, options: ReaderOptions) -> str:
+    """Name the column that contains the undecodable byte, e.g. "column 3, 选项B"."""
+    data = path.read_bytes()
+    header = line_text(data, failure, number=1)
+    dialect = _dialect(header)
+    index = max(len(next(csv.reader([line_text(data, failure)], dialect), [])) - 1, 0)
+    names = options.columns or next(csv.reader([header], dialect), [])
+    name = names[index].strip() if index < len(names) and failure.line > 1 else ""
+    return f"column {index + 1}, {name}" if name else f"column {index + 1}"
+
+
 def read_csv(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowError]:
     try:
         text = read_text(path, options.encoding)
     except DecodeFailure as exc:
-        yield RowError(exc.line, "encoding", str(exc))
+        yield RowError(exc.line, "encoding", exc.describe(_failed_column(path, exc, options)))
         return
-    # Tab-separated when the first line has more tabs than commas (Excel's "Unicode text").
-    first_line = text.split("\n", 1)[0]
-    dialect = csv.excel_tab if first_line.count("\t") > first_line.count(",") else csv.excel
+    dialect = _dialect(text.split("\n", 1)[0])
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
     cell_rows = ((reader.line_num, [unescape_formula(cell) for cell in row]) for row in reader)
     yield from _rows_from_cells(cell_rows, options)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 from pathlib import Path
 
@@ -13,12 +14,54 @@ _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
 
 
 class DecodeFailure(ValueError):
-    """The file is not valid text in the encoding tried."""
+    """The file is not valid text in the encoding tried.
 
-    def __init__(self, message: str, *, line: int, column: int) -> None:
-        super().__init__(message)
-        self.line = line
-        self.column = column
+    offset is the position of the first undecodable byte in the file, line and
+    column (in bytes) are 1-based. suggestion names an encoding in which the
+    whole file decodes, or is empty.
+    """
+
+    def __init__(
+        self,
+        *,
+        data: bytes,
+        offset: int,
+        tried: list[str],
+        suggestion: str,
+    ) -> None:
+        self.offset = offset
+        self.line, self.column = _position(data, offset)
+        self.bad_byte = data[offset : offset + 1]
+        self.tried = tried
+        self.suggestion = suggestion
+        super().__init__(self.describe())
+
+    def describe(self, place: str = "") -> str:
+        """Build the message; place names the table column or JSON key of the bad byte."""
+        where = f"line {self.line}, byte {self.column}"
+        if place:
+            where += f" ({place})"
+        problem = (
+            f"Byte 0x{self.bad_byte.hex().upper()} at {where} cannot be decoded as "
+            f"{' or '.join(_ENCODING_NAMES.get(name, name) for name in self.tried)}"
+        )
+        if self.suggestion:
+            name = _ENCODING_NAMES.get(self.suggestion, self.suggestion)
+            return (
+                f"{problem}, but the whole file decodes as {name}: run the import again with "
+                f"--encoding {self.suggestion} (the encoding field of the upload form), or "
+                "leave the encoding empty to detect it."
+            )
+        return (
+            f"{problem}; the file is in another encoding (for example Big5) or is damaged at "
+            "that place. Pass its encoding with --encoding, or open it in Excel or WPS and "
+            'save it as "CSV UTF-8".'
+        )
+
+
+_ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "gb18030": "GB18030"}
+# Tried, in order, for a suggestion when the encoding given (or detected) fails.
+_SUGGESTIONS = ("utf-8-sig", "gb18030", "utf-16")
 
 
 def _position(data: bytes, offset: int) -> tuple[int, int]:
@@ -26,12 +69,32 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
     return data.count(b"\n", 0, offset) + 1, offset - line_start + 1
 
 
+def _suggest_encoding(data: bytes, tried: list[str]) -> str:
+    """Return the first other common encoding in which all of data decodes, or ""."""
+    folded = {codecs.lookup(name).name for name in tried}
+    for candidate in _SUGGESTIONS:
+        if codecs.lookup(candidate).name in folded:
+            continue
+        # UTF-16 decodes most byte strings of even length; only trust it with a byte-order mark.
+        if candidate == "utf-16" and not data.startswith(
+            (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        ):
+            continue
+        try:
+            data.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        return candidate
+    return ""
+
+
 def decode_bytes(data: bytes, encoding: str = "") -> tuple[str, str]:
     """Decode data and return (text, encoding used).
 
     With no encoding given, UTF-8 (with or without a byte-order mark) is tried
     first, then GB18030, which is what Chinese Excel and WPS save as "ANSI" text.
-    Decoding is strict: nothing is replaced or dropped.
+    Decoding is strict: nothing is replaced or dropped. Raises DecodeFailure,
+    with an encoding in which the file does decode where there is one.
     """
     if encoding:
         try:
@@ -51,14 +114,33 @@ def decode_bytes(data: bytes, encoding: str = "") -> tuple[str, str]:
         except UnicodeDecodeError as exc:
             first_failure = first_failure or exc
     assert first_failure is not None
-    line, column = _position(data, first_failure.start)
-    tried = " or ".join(candidates)
     raise DecodeFailure(
-        f"Byte {data[first_failure.start : first_failure.start + 1]!r} at line {line}, byte "
-        f"{column} cannot be decoded as {tried}; re-save the file as UTF-8 or pass --encoding.",
-        line=line,
-        column=column,
+        data=data,
+        offset=first_failure.start,
+        tried=candidates,
+        suggestion=_suggest_encoding(data, candidates),
     )
+
+
+def line_text(data: bytes, failure: DecodeFailure, *, number: int = 0) -> str:
+    """Decode one line of data leniently, to name the place of a decode failure.
+
+    The line is line number (1-based), or by default the failing line up to
+    the bad byte. Bad bytes become U+FFFD; the text is only shown, never stored.
+    """
+    encoding = failure.suggestion or failure.tried[0]
+    if number:
+        lines = data.split(b"\n")
+        raw = lines[number - 1] if number <= len(lines) else b""
+    else:
+        raw = data[data.rfind(b"\n", 0, failure.offset) + 1 : failure.offset]
+    return raw.decode(encoding, errors="replace").lstrip("\ufeff").rstrip("\r")
+
+
+def json_key_before(prefix: str) -> str:
+    """Return the last JSON object key in prefix (a line cut before a bad byte), or ""."""
+    keys = re.findall(r'"([^"\\]+)"\s*:', prefix)
+    return keys[-1] if keys else ""
 
 
 def read_text(path: Path, encoding: str = "") -> str:

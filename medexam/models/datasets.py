@@ -25,9 +25,13 @@ class ValidityRuleSet(models.Model):
     # Flag code -> action, e.g. {"wrong_key": "adjudicate", "ambiguous": "exclude"}.
     flag_actions = models.JSONField(_("flag actions"), default=dict, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["name"]

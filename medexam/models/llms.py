@@ -31,7 +31,7 @@ class LanguageModel(models.Model):
     params_source = models.CharField(_("source of parameter counts"), max_length=255, blank=True)
     is_reasoning = models.BooleanField(_("reasoning model"), default=False)
     notes = models.TextField(_("notes"), blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
@@ -86,7 +86,7 @@ class Endpoint(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     # Set when a 400/401/404 stopped work on this endpoint; cleared by a curator.
     disabled_reason = models.TextField(_("disabled because"), blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
@@ -111,7 +111,7 @@ class PromptTemplate(models.Model):
     version = models.PositiveIntegerField(_("version"), default=1)
     system_text = models.TextField(_("system prompt"), blank=True)
     user_template = models.TextField(_("user prompt template"))
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["name", "-version"]

@@ -124,6 +124,17 @@ class Question(models.Model):
     )
     validity_reasons = models.JSONField(_("validity reasons"), default=list, blank=True)
     content_hash = models.CharField(_("content hash"), max_length=64, unique=True)
+    # MinHash signature of the stem (medexam.near_duplicates); empty until computed.
+    # Whoever changes the stem must recompute it (services.questions does).
+    stem_signature = models.BinaryField(_("stem signature"), default=b"", editable=False)
+    # Lowest question id of the group of near-duplicate stems this question is in,
+    # and the best similarity inside that group; set by near_duplicates_refresh.
+    near_duplicate_group = models.PositiveIntegerField(
+        _("near-duplicate group"), null=True, blank=True, db_index=True, editable=False
+    )
+    near_duplicate_similarity = models.FloatField(
+        _("near-duplicate similarity"), null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -150,15 +161,21 @@ class Question(models.Model):
 class QuestionChange(models.Model):
     """One changed field of a question: who, when, old and new value, and why."""
 
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="changes")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    question = models.ForeignKey(
+        Question, verbose_name=_("question"), on_delete=models.CASCADE, related_name="changes"
     )
-    changed_at = models.DateTimeField(auto_now_add=True)
-    field = models.CharField(max_length=64)
-    old_value = models.TextField(blank=True)
-    new_value = models.TextField(blank=True)
-    reason = models.TextField(blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    changed_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+    field = models.CharField(_("field"), max_length=64)
+    old_value = models.TextField(_("old value"), blank=True)
+    new_value = models.TextField(_("new value"), blank=True)
+    reason = models.TextField(_("reason"), blank=True)
 
     class Meta:
         ordering = ["-changed_at", "-id"]
@@ -178,17 +195,19 @@ class ImportJob(models.Model):
         SUCCEEDED = "succeeded", _("succeeded")
         FAILED = "failed", _("failed")
 
-    source_name = models.CharField(max_length=255)
-    file_format = models.CharField(max_length=32)
-    dry_run = models.BooleanField(default=False)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    rows_total = models.PositiveIntegerField(default=0)
-    rows_done = models.PositiveIntegerField(default=0)
-    created_count = models.PositiveIntegerField(default=0)
-    unchanged_count = models.PositiveIntegerField(default=0)
-    rejected_count = models.PositiveIntegerField(default=0)
+    source_name = models.CharField(_("source name"), max_length=255)
+    file_format = models.CharField(_("format"), max_length=32)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    rows_total = models.PositiveIntegerField(_("rows in file"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows read"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
+    rejected_count = models.PositiveIntegerField(_("rejected"), default=0)
     # [{"line": 12, "field": "answer", "reason": "..."}]
-    errors = models.JSONField(default=list, blank=True)
+    errors = models.JSONField(_("rejected rows"), default=list, blank=True)
     # Rows repeating an earlier row of the same file exactly (stem, options and key).
     duplicate_count = models.PositiveIntegerField(_("duplicates in file"), default=0)
     # Groups of nearly equal stems for a curator to check: [{"lines": [...], ...}].
@@ -198,10 +217,14 @@ class ImportJob(models.Model):
     parameters = models.JSONField(_("import options"), default=dict, blank=True)
     error_message = models.TextField(_("error"), blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

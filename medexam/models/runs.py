@@ -43,19 +43,21 @@ class EvaluationRun(models.Model):
     decoding = models.JSONField(_("decoding parameters"), default=dict, blank=True)
     # Option-shuffling mode: each question is asked once per rotation of its options.
     shuffle_options = models.BooleanField(_("rotate options"), default=False)
-    reviews_per_response = models.PositiveSmallIntegerField(
-        _("reviewers per response"), default=3
-    )
+    reviews_per_response = models.PositiveSmallIntegerField(_("reviewers per response"), default=3)
     status = models.CharField(
         _("status"), max_length=32, choices=Status.choices, default=Status.PENDING, db_index=True
     )
     error_message = models.TextField(_("error"), blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from medexam import near_duplicates
 from medexam.importers import ReaderOptions, RowError, detect_format, read_rows
 from medexam.importers.validate import Catalogue, Defaults, ValidRow, validate_row
 from medexam.models import ImportJob, Level, Question, Specialty
-from medexam.models.questions import normalise_text
+from medexam.services.near_duplicates import (
+    near_duplicate_threshold,
+    near_duplicates_refresh,
+    stems_by_id,
+    stored_signatures,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +63,6 @@ def catalogue_load() -> Catalogue:
         for alias in (level.code, level.name_zh, level.name_en):
             catalogue.level_aliases[alias.strip().lower()] = level.code
     return catalogue
-
-
-def near_duplicate_key(stem: str) -> str:
-    """Fold a stem to letters and digits only, so stems differing in spaces or punctuation match."""
-    return re.sub(r"[\W_]+", "", normalise_text(stem).lower())
 
 
 def import_job_create(
@@ -170,8 +171,13 @@ def _split_stored(rows: list[ValidRow]) -> tuple[list[ValidRow], dict[str, tuple
 
 def _find_near_duplicates(
     rows: list[ValidRow], new_rows: list[ValidRow], stored: dict[str, tuple[int, str]]
-) -> list[dict[str, object]]:
-    """List new rows whose stem nearly equals another row's or a stored question's."""
+) -> tuple[list[dict[str, object]], dict[str, bytes]]:
+    """List groups of nearly equal stems that contain at least one new row of the file.
+
+    A group may join rows of the file and stored questions. Stored questions
+    that a row of the file matches exactly are left out: they are the same
+    question. Also returns the stem signature of every row, by content hash.
+    """
     found: list[dict[str, object]] = []
     for row in rows:
         if row.content_hash in stored and stored[row.content_hash][1] != row.answer_key:
@@ -182,33 +188,51 @@ def _find_near_duplicates(
                     "question_ids": [stored[row.content_hash][0]],
                     "detail": f"file says {row.answer_key}, stored key is "
                     f"{stored[row.content_hash][1]}",
+                    "file_key": row.answer_key,
+                    "stored_key": stored[row.content_hash][1],
                 }
             )
 
-    lines_by_key: dict[str, list[int]] = {}
-    for row in rows:
-        lines_by_key.setdefault(near_duplicate_key(row.stem), []).append(row.line)
-    for lines in lines_by_key.values():
-        if len(lines) > 1:
-            found.append({"kind": "in_file", "lines": lines, "question_ids": []})
+    row_matrix = near_duplicates.signatures([row.stem for row in rows])
+    signature_by_hash = {
+        row.content_hash: near_duplicates.signature_to_bytes(signature)
+        for row, signature in zip(rows, row_matrix, strict=True)
+    }
+    stored_ids, stored_matrix = stored_signatures(exclude_ids={pk for pk, _key in stored.values()})
+    matrix = np.vstack([row_matrix, stored_matrix])
 
-    if new_rows:
-        # NOTE: this reads every stored stem once per import, which grows with the bank;
-        # a stored, indexed key column would avoid the scan.
-        new_by_key = {near_duplicate_key(row.stem): row for row in new_rows}
-        matches: dict[str, list[int]] = {}
-        for pk, stem in Question.objects.values_list("pk", "stem").iterator(chunk_size=5000):
-            key = near_duplicate_key(stem)
-            if key in new_by_key:
-                matches.setdefault(key, []).append(pk)
-        for key, question_ids in matches.items():
-            found.append(
-                {"kind": "stored", "lines": [new_by_key[key].line], "question_ids": question_ids}
-            )
-    return found
+    def load_stems(indices: Collection[int]) -> dict[int, str]:
+        stems = stems_by_id(
+            stored_ids[index - len(rows)] for index in indices if index >= len(rows)
+        )
+        return {
+            index: rows[index].stem if index < len(rows) else stems[stored_ids[index - len(rows)]]
+            for index in indices
+        }
+
+    new_hashes = {row.content_hash for row in new_rows}
+    groups = near_duplicates.find_groups(matrix, load_stems, threshold=near_duplicate_threshold())
+    for group in groups:
+        lines = [rows[index].line for index in group.indices if index < len(rows)]
+        question_ids = [
+            stored_ids[index - len(rows)] for index in group.indices if index >= len(rows)
+        ]
+        if not any(
+            rows[index].content_hash in new_hashes for index in group.indices if index < len(rows)
+        ):
+            continue
+        found.append(
+            {
+                "kind": "stored" if question_ids else "in_file",
+                "lines": lines,
+                "question_ids": question_ids,
+                "similarity": group.similarity,
+            }
+        )
+    return found, signature_by_hash
 
 
-def _question_from_row(row: ValidRow) -> Question:
+def _question_from_row(row: ValidRow, signature: bytes) -> Question:
     return Question(
         stem=row.stem,
         options=row.options,
@@ -221,15 +245,23 @@ def _question_from_row(row: ValidRow) -> Question:
         source=row.source,
         source_id=row.source_id,
         content_hash=row.content_hash,
+        stem_signature=signature,
     )
 
 
-def _store(job_id: int, new_rows: list[ValidRow], progress: ProgressCallback | None) -> None:
+def _store(
+    job_id: int,
+    new_rows: list[ValidRow],
+    signature_by_hash: dict[str, bytes],
+    progress: ProgressCallback | None,
+) -> None:
     """Insert all new rows in one transaction: a failure leaves nothing behind."""
     with transaction.atomic():
         for start in range(0, len(new_rows), BATCH_SIZE):
             batch = new_rows[start : start + BATCH_SIZE]
-            Question.objects.bulk_create([_question_from_row(row) for row in batch])
+            Question.objects.bulk_create(
+                [_question_from_row(row, signature_by_hash[row.content_hash]) for row in batch]
+            )
             if progress:
                 progress("stored", start + len(batch))
 
@@ -275,7 +307,7 @@ def import_job_execute(*, job_id: int, progress: ProgressCallback | None = None)
     new_rows, stored = _split_stored(rows)
     report.unchanged = len(rows) - len(new_rows)
     report.created = len(new_rows)
-    report.near_duplicates = _find_near_duplicates(rows, new_rows, stored)
+    report.near_duplicates, signature_by_hash = _find_near_duplicates(rows, new_rows, stored)
 
     if report.rejected:
         report.created = 0
@@ -285,7 +317,7 @@ def import_job_execute(*, job_id: int, progress: ProgressCallback | None = None)
 
     if not job.dry_run:
         try:
-            _store(job_id, new_rows, progress)
+            _store(job_id, new_rows, signature_by_hash, progress)
         except IntegrityError as exc:
             # Another import stored one of these questions after the check above.
             logger.warning("import job %s failed storing: %s", job_id, exc)
@@ -293,6 +325,8 @@ def import_job_execute(*, job_id: int, progress: ProgressCallback | None = None)
             _finish_job(job, report, ImportJob.Status.FAILED, f"store failed: {exc}")
             return report
         report.stored = True
+        if new_rows:
+            near_duplicates_refresh()
 
     report.seconds = time.monotonic() - started
     _finish_job(job, report, ImportJob.Status.SUCCEEDED)

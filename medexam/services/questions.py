@@ -9,6 +9,11 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from medexam.models import Question, QuestionChange
+from medexam.models.questions import compute_content_hash
+from medexam.services.near_duplicates import (
+    near_duplicates_refresh_enqueue,
+    stem_signature_bytes,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +74,39 @@ def question_changes_record(
 
 def question_snapshot(question: Question) -> dict[str, object]:
     return {name: getattr(question, name) for name in TRACKED_FIELDS}
+
+
+def question_create(*, question: Question, user_id: int | None) -> Question:
+    """Store a new question built in memory, with its content hash and stem signature."""
+    question.content_hash = compute_content_hash(question.stem, question.options)
+    question.stem_signature = stem_signature_bytes(question.stem)
+    question.save()
+    logger.info("question %s created by user %s", question.pk, user_id)
+    near_duplicates_refresh_enqueue()
+    return question
+
+
+def question_save(*, question: Question, user_id: int | None, reason: str) -> list[QuestionChange]:
+    """Store the edited fields of question and one QuestionChange per changed field.
+
+    The content hash follows the stem and options, and the stem signature the
+    stem. Raises ReasonRequired, and stores nothing, if the answer key changed
+    without a reason.
+    """
+    with transaction.atomic():
+        before = question_snapshot(Question.objects.select_for_update().get(pk=question.pk))
+        stem_changed = before["stem"] != question.stem
+        if stem_changed or _as_text(before["options"]) != _as_text(question.options):
+            question.content_hash = compute_content_hash(question.stem, question.options)
+        if stem_changed:
+            question.stem_signature = stem_signature_bytes(question.stem)
+        changes = question_changes_record(
+            question=question, before=before, user_id=user_id, reason=reason
+        )
+        question.save()
+    if stem_changed:
+        near_duplicates_refresh_enqueue()
+    return changes
 
 
 def questions_set_field(

@@ -7,8 +7,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from medexam.importers import FORMATS, ReaderOptions
+from medexam.importers.labels import NEAR_DUPLICATE_KINDS, field_label
 from medexam.importers.validate import Defaults
 from medexam.services.imports import (
     ImportReport,
@@ -20,44 +22,61 @@ from medexam.services.imports import (
 # Rejected rows printed before the rest are summarised; the job row keeps more.
 PRINT_ERRORS_MAX = 200
 
+STAGES = {"read": gettext_lazy("read"), "stored": gettext_lazy("stored")}
+
 
 class Command(BaseCommand):
-    help = (
+    help = gettext_lazy(
         "Import questions from XMedBench JSONL, CMB, CSV, Excel or the project's JSONL. "
         "Any rejected row means nothing is stored."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("path", type=Path, help="The question file.")
+        parser.add_argument("path", type=Path, help=gettext_lazy("The question file."))
         parser.add_argument(
-            "--format", choices=FORMATS, default="", help="Layout; guessed from the name if unset."
+            "--format",
+            choices=FORMATS,
+            default="",
+            help=gettext_lazy("Layout; guessed from the name if unset."),
         )
         parser.add_argument(
-            "--dry-run", action="store_true", help="Report what would change; store nothing."
+            "--dry-run",
+            action="store_true",
+            help=gettext_lazy("Report what would change; store nothing."),
         )
         parser.add_argument(
             "--encoding",
             default="",
-            help="Text encoding, e.g. gb18030; default UTF-8 then GB18030.",
+            help=gettext_lazy("Text encoding, e.g. gb18030; default UTF-8 then GB18030."),
         )
         parser.add_argument(
             "--columns",
             default="",
-            help="Column names in order for CSV or Excel without a header, "
-            "e.g. -,stem,A,B,C,D,E,answer (- skips a column).",
+            help=gettext_lazy(
+                "Column names in order for CSV or Excel without a header, "
+                "e.g. -,stem,A,B,C,D,E,answer (- skips a column)."
+            ),
         )
         parser.add_argument(
-            "--questions", default="", help="CMB question file (id, question, option)."
+            "--questions",
+            default="",
+            help=gettext_lazy("CMB question file (id, question, option)."),
         )
         parser.add_argument(
-            "--specialty", default="", help="Specialty code for rows that give none."
+            "--specialty", default="", help=gettext_lazy("Specialty code for rows that give none.")
         )
-        parser.add_argument("--level", default="", help="Level code for rows that give none.")
-        parser.add_argument("--source", default="", help="Source name for rows that give none.")
+        parser.add_argument(
+            "--level", default="", help=gettext_lazy("Level code for rows that give none.")
+        )
+        parser.add_argument(
+            "--source", default="", help=gettext_lazy("Source name for rows that give none.")
+        )
         parser.add_argument(
             "--background",
             action="store_true",
-            help="Queue the import for a Celery worker and return at once; follow it in the admin.",
+            help=gettext_lazy(
+                "Queue the import for a Celery worker and return at once; follow it in the admin."
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -93,7 +112,10 @@ class Command(BaseCommand):
 
         def show_progress(stage: str, count: int) -> None:
             if verbosity >= 1:
-                self.stderr.write(_("%(stage)s: %(count)s rows") % {"stage": stage, "count": count})
+                self.stderr.write(
+                    _("%(stage)s: %(count)s rows")
+                    % {"stage": STAGES.get(stage, stage), "count": count}
+                )
 
         try:
             report = import_job_execute(job_id=job.pk, progress=show_progress)
@@ -111,7 +133,7 @@ class Command(BaseCommand):
         for error in report.rejected[:PRINT_ERRORS_MAX]:
             write(
                 _("rejected: line %(line)s, %(field)s: %(reason)s")
-                % {"line": error.line, "field": error.field, "reason": error.reason}
+                % {"line": error.line, "field": field_label(error.field), "reason": error.reason}
             )
         if len(report.rejected) > PRINT_ERRORS_MAX:
             write(
@@ -124,15 +146,24 @@ class Command(BaseCommand):
                 % {"line": duplicate["line"], "first": duplicate["first_line"]}
             )
         for group in report.near_duplicates:
-            write(
-                _("near-duplicate (%(kind)s): lines %(lines)s, stored questions %(ids)s")
-                % {
-                    "kind": group["kind"],
-                    "lines": group["lines"],
-                    "ids": group["question_ids"] or "-",
+            message = _("near-duplicate (%(kind)s): lines %(lines)s, stored questions %(ids)s") % {
+                "kind": NEAR_DUPLICATE_KINDS.get(str(group["kind"]), group["kind"]),
+                "lines": _join(group["lines"]),
+                "ids": _join(group["question_ids"]) or "-",
+            }
+            if "similarity" in group:
+                message += _(", similarity %(similarity).2f") % {"similarity": group["similarity"]}
+            if group["kind"] == "stored_key_differs":
+                message += _(", answer key %(file_key)s in the file, %(stored_key)s stored") % {
+                    "file_key": group.get("file_key", "?"),
+                    "stored_key": group.get("stored_key", "?"),
                 }
-            )
-        created_label = _("would create") if report.dry_run else _("created")
+            write(message)
+        created_label = (
+            pgettext("import summary", "would create")
+            if report.dry_run
+            else pgettext("import summary", "created")
+        )
         write(
             _(
                 "Import job %(job)s (%(format)s): %(rows)s rows read, "
@@ -150,3 +181,7 @@ class Command(BaseCommand):
                 "rejected": len(report.rejected),
             }
         )
+
+
+def _join(values: object) -> str:
+    return ", ".join(str(value) for value in values) if isinstance(values, list) else ""
