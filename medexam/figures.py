@@ -41,6 +41,8 @@ def _configure_fonts() -> None:
     matplotlib.rcParams["font.family"] = "sans-serif"
     matplotlib.rcParams["axes.unicode_minus"] = False
     matplotlib.rcParams["svg.fonttype"] = "none"
+    # Model and specialty names are data: a "$" in one must not start TeX math.
+    matplotlib.rcParams["text.parse_math"] = False
     _font_configured = True
 
 

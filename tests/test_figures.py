@@ -72,3 +72,17 @@ def test_parameters_figure_notes_partial_counts():
     text = svg.decode()
     assert "Not shown, no parameter count: unsized" in text
     assert "DeepSeek-V3" in text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", FIGURES)
+def test_dollar_in_model_name_is_text(name):
+    # Paired "$" would start TeX math; "\notacommand" inside it raised on render.
+    model_name = r"cost$\notacommand$model"
+    run = make_run(make_model(model_name, total=7.0, active=7.0))
+    make_response(run, make_question(1), "A")
+    figure = draw(name, leaderboard_compute(), language="en")
+    svg = render(figure, "svg").decode()
+    assert "<svg" in svg
+    texts = [text.get_text() for text in figure.findobj(lambda artist: hasattr(artist, "get_text"))]
+    assert any(model_name in text for text in texts)
