@@ -46,7 +46,9 @@ def test_refresh_clears_group_after_edit():
     assert second.near_duplicate_group is None
 
 
-def test_import_lists_edited_stem_of_stored_question(tmp_path):
+def test_import_lists_edited_stem_of_stored_question(
+    tmp_path, eager, django_capture_on_commit_callbacks
+):
     stored = make_question(STEM)
     path = tmp_path / "bank.jsonl"
     path.write_text(
@@ -54,7 +56,10 @@ def test_import_lists_edited_stem_of_stored_question(tmp_path):
         encoding="utf-8",
     )
     job = import_job_create(path=path, file_format="jsonl", reader_options=ReaderOptions())
-    report = import_job_execute(job_id=job.pk)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        report = import_job_execute(job_id=job.pk)
+    # The whole bank is regrouped by a task queued once the import commits.
+    assert len(callbacks) == 1
     [group] = report.near_duplicates
     assert group["kind"] == "stored"
     assert group["lines"] == [1]

@@ -18,7 +18,7 @@ from medexam.importers.validate import Catalogue, Defaults, ValidRow, validate_r
 from medexam.models import ImportJob, Level, Question, Specialty
 from medexam.services.near_duplicates import (
     near_duplicate_threshold,
-    near_duplicates_refresh,
+    near_duplicates_refresh_enqueue,
     stems_by_id,
     stored_signatures,
 )
@@ -326,7 +326,9 @@ def import_job_execute(*, job_id: int, progress: ProgressCallback | None = None)
             return report
         report.stored = True
         if new_rows:
-            near_duplicates_refresh()
+            # The report above already lists this file's near-duplicates; regrouping
+            # the whole bank for the admin runs on a worker, after the import.
+            near_duplicates_refresh_enqueue()
 
     report.seconds = time.monotonic() - started
     _finish_job(job, report, ImportJob.Status.SUCCEEDED)
