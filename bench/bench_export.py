@@ -21,30 +21,10 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
+from common import DEFAULT_SERVER, recreate_database, setup_django
+
 FORMATS = ("jsonl", "csv", "parquet", "datasheet")
-
-
-def _setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medexam.settings")
-    os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def _recreate_database(server: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def _populate(size: int) -> int:
@@ -151,18 +131,18 @@ def main() -> None:
     database_url = f"{args.server}/{args.database}"
 
     if args.populate:
-        _setup_django(database_url)
+        setup_django(database_url)
         print(_populate(args.populate))
         return
     if args.child:
-        _setup_django(database_url)
+        setup_django(database_url)
         _child(int(args.child[0]), args.child[1], args.trace)
         return
 
     for size in args.sizes:
         # Each size gets its own database, so the larger set does not contain the smaller.
         database = f"{args.database}_{size}"
-        _recreate_database(args.server, database)
+        recreate_database(args.server, database)
         base = [sys.executable, __file__, "--server", args.server, "--database", database]
         started = time.perf_counter()
         populate = subprocess.run(

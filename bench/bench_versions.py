@@ -14,32 +14,9 @@ synthetic 3-reviewer table. Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
-
-
-def _setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medexam.settings")
-    os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def _recreate_database(server: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
+from common import DEFAULT_SERVER, recreate_database, setup_django
 
 
 def _populate(size: int) -> None:
@@ -129,8 +106,8 @@ def main() -> None:
     parser.add_argument("--database", default="medexam_bench_versions", help="Database name.")
     args = parser.parse_args()
 
-    _recreate_database(args.server, args.database)
-    _setup_django(f"{args.server}/{args.database}")
+    recreate_database(args.server, args.database)
+    setup_django(f"{args.server}/{args.database}")
     time_version(args.size)
     time_bootstraps(args.units)
 
