@@ -1,9 +1,9 @@
 """Rows the data migrations add, seeded again after a transactional test.
 
-A test marked `django_db(transaction=True)` empties every table when it ends,
-including the specialties, levels, role groups and the standard validity rule
-set that migrations 0002, 0003 and 0007 seed, so tests that run after one and
-need those rows call seed_migration_rows first.
+A test marked `django_db(transaction=True)` empties every table when it ends.
+That includes the specialties, levels, role groups and the standard validity
+rule set that migrations 0002, 0003 and 0007 seed. Tests that run after one
+and need those rows call seed_migration_rows first.
 """
 
 from __future__ import annotations

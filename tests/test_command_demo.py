@@ -22,7 +22,7 @@ def _run_demo(database: Path) -> subprocess.CompletedProcess[str]:
         for key, value in os.environ.items()
         if key not in {"CELERY_BROKER_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
     }
-    # Eager Celery, as on a fresh machine; a SQLite file of the test's own.
+    # Eager Celery as on a fresh machine, and a SQLite file of the test's own.
     env["DATABASE_URL"] = f"sqlite:///{database}"
     env["DJANGO_SECRET_KEY"] = "demo-test"
     return subprocess.run(
@@ -35,19 +35,20 @@ def _run_demo(database: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_demo_runs_the_loop_quietly_and_twice(tmp_path):
+def test_demo_runs_twice_quietly(tmp_path):
     database = tmp_path / "demo.sqlite3"
     first = _run_demo(database)
     assert first.returncode == 0, first.stderr
     output = first.stdout + first.stderr
-    # Chinese by default; no log noise or broker warnings between the steps.
+    # Chinese by default, with no log lines or broker warnings between the steps.
     assert "准备就绪" in output
-    assert "WARNING" not in output and "Traceback" not in output
+    assert "WARNING" not in output
+    assert "Traceback" not in output
     for account in ("curator", "coordinator", "adjudicator", "reviewer1", "reviewer3"):
         assert f"  {account} " in first.stdout
     assert "http://127.0.0.1:8000/review/" in first.stdout
 
-    # 21 questions; two baselines answer each; each answer goes to three reviewers.
+    # 21 questions, each answered by two baselines, each answer sent to three reviewers.
     with sqlite3.connect(database) as db:
         assert db.execute(COUNTS).fetchone() == (21, 42, 126)
 

@@ -178,7 +178,7 @@ def test_compose_services_start_and_answer(tmp_path, openai_server):
         started.append(worker)
         beat, beat_log = _start("beat", tmp_path)
         started.append(beat)
-        # Flower's port is fixed in the compose file; here it takes a free one.
+        # The compose file fixes Flower's port, so here it gets a free one instead.
         assert "--port=5555" in COMPOSE["services"]["flower"]["command"]
         flower, flower_log = _start(
             "flower", tmp_path, replace={"--port=5555": f"--port={flower_port}"}

@@ -326,8 +326,8 @@ def import_job_execute(*, job_id: int, progress: ProgressCallback | None = None)
             return report
         report.stored = True
         if new_rows:
-            # The report above already lists this file's near-duplicates; regrouping
-            # the whole bank for the admin runs on a worker, after the import.
+            # The report above already lists this file's near-duplicates. Regrouping
+            # the whole bank for the admin runs on a worker after the import.
             near_duplicates_refresh_enqueue()
 
     report.seconds = time.monotonic() - started
