@@ -30,10 +30,6 @@ from tests.seeding import seed_migration_rows
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text(encoding="utf-8"))
 
-pytestmark = [
-    pytest.mark.skipif(not settings.REDIS_URL, reason="REDIS_URL is not set"),
-    pytest.mark.django_db(transaction=True),
-]
 
 
 def _free_port() -> int:
@@ -137,6 +133,8 @@ def _manage(tmp_path: Path, *args: str) -> str:
     return result.stdout
 
 
+@pytest.mark.skipif(not settings.REDIS_URL, reason="REDIS_URL is not set")
+@pytest.mark.django_db(transaction=True)
 def test_compose_services_start_and_answer(tmp_path, openai_server):
     seed_migration_rows()
     # The Dockerfile builds the static manifest with a database it never reaches.
@@ -236,3 +234,48 @@ def test_compose_services_start_and_answer(tmp_path, openai_server):
     finally:
         for process in started:
             _stop(process)
+
+
+def _kubernetes_containers() -> dict[str, dict]:
+    """Map each container of deploy/k8s to its spec, by container name."""
+    containers = {}
+    for path in sorted((ROOT / "deploy" / "k8s").glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if not document or document["kind"] not in {"Deployment", "StatefulSet"}:
+                continue
+            pod = document["spec"]["template"]["spec"]
+            for container in pod.get("initContainers", []) + pod["containers"]:
+                containers[container["name"]] = container
+    return containers
+
+
+def test_kubernetes_runs_the_compose_commands():
+    # The compose commands run in the test above; the manifests must run the same ones.
+    compose_commands = {
+        tuple(service["command"])
+        for name, service in COMPOSE["services"].items()
+        if name in {"migrate", "web", "worker", "beat"}
+    }
+    containers = _kubernetes_containers()
+    manifest_commands = {
+        tuple(container["command"])
+        for container in containers.values()
+        if container.get("image", "").startswith("medexam")
+    }
+    assert manifest_commands == compose_commands
+
+
+def test_kubernetes_sets_the_compose_environment():
+    documents = yaml.safe_load_all(
+        (ROOT / "deploy" / "k8s" / "config.yaml").read_text(encoding="utf-8")
+    )
+    names: set[str] = set()
+    for document in documents:
+        names |= set(document.get("data") or {}) | set(document.get("stringData") or {})
+    compose_names = set(COMPOSE["x-app"]["environment"])
+    assert compose_names - names == set()
+
+    for container in _kubernetes_containers().values():
+        if container.get("image", "").startswith("medexam"):
+            sources = {next(iter(source)) for source in container["envFrom"]}
+            assert sources == {"configMapRef", "secretRef"}
