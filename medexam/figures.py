@@ -274,7 +274,8 @@ def draw_levels(board: Leaderboard, *, language: str = "zh-hans") -> Figure:
             language,
         )
     )
-    axes.legend(fontsize=8, loc="upper center", ncols=max(1, len(board.levels)), frameon=False)
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(fontsize=8, loc="upper center", ncols=len(board.levels), frameon=False)
     axes.grid(True, axis="y", alpha=0.3)
     if any(row.is_baseline for row in board.rows):
         axes.set_xlabel(_text("* baseline, not a language model", "* 基线，非语言模型", language))
