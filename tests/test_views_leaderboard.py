@@ -8,17 +8,6 @@ from django.urls import reverse
 from tests.run_rows import make_demo_board
 
 
-@pytest.fixture(autouse=True)
-def _plain_http_and_static(settings):
-    # With DATABASE_URL set the settings are production's: HTTPS redirects and
-    # hashed static files from collectstatic, neither of which a test client has.
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def signed_in(client, make_user, db):
     client.force_login(make_user("reader"))
