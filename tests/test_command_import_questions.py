@@ -139,9 +139,10 @@ def test_language_option_sets_reasons(tmp_path):
         tmp_path / "q.jsonl", [{"stem": "", "options": {"A": "x", "B": "y"}, "answer": "A"}]
     )
     out = StringIO()
-    with translation.override("zh-hans"), pytest.raises(CommandError):
+    with translation.override("zh-hans"), pytest.raises(CommandError) as info:
         call_command(
             "import_questions", str(path), "--language", "en", stdout=out, stderr=StringIO()
         )
+    assert str(info.value) == "1 row rejected; nothing was stored. Fix it and run again."
     assert "rejected: line 1, stem: the stem is empty" in out.getvalue()
     assert ImportJob.objects.get().errors[0]["reason"].startswith("the stem is empty")

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from medexam.importers import FORMATS, ReaderOptions
 from medexam.importers.labels import NEAR_DUPLICATE_KINDS, field_label
@@ -144,7 +144,11 @@ class Command(BaseCommand):
         self._print_report(report)
         if report.rejected:
             raise CommandError(
-                _("%(count)s rows rejected; nothing was stored. Fix them and run again.")
+                ngettext(
+                    "%(count)s row rejected; nothing was stored. Fix it and run again.",
+                    "%(count)s rows rejected; nothing was stored. Fix them and run again.",
+                    len(report.rejected),
+                )
                 % {"count": len(report.rejected)}
             )
 
