@@ -428,20 +428,19 @@ class ImportJobAdmin(admin.ModelAdmin):
     @admin.display(description=_("rejected rows"))
     def rejected_rows(self, job: ImportJob) -> str:
         return format_html_join(
-            "",
-            "<div>{}</div>",
-            (
-                (
-                    _("line %(line)s, %(field)s: %(reason)s")
-                    % {
-                        "line": error.get("line"),
-                        "field": field_label(str(error.get("field", ""))),
-                        "reason": error.get("reason", ""),
-                    },
-                )
-                for error in job.errors or []
-            ),
+            "", "<div>{}</div>", ((self._error_text(error),) for error in job.errors or [])
         )
+
+    def _error_text(self, error: dict[str, Any]) -> str:
+        values = {
+            "line": error.get("line"),
+            "field": field_label(str(error.get("field", ""))),
+            "reason": error.get("reason", ""),
+        }
+        if error.get("line"):
+            return _("line %(line)s, %(field)s: %(reason)s") % values
+        # Line 0 marks a problem with the whole file, such as a missing header.
+        return _("%(field)s: %(reason)s") % values
 
     @admin.display(description=_("near-duplicates"))
     def near_duplicate_groups(self, job: ImportJob) -> str:

@@ -58,3 +58,24 @@ def test_upload_rejected_row_stores_nothing(admin_client_https, django_capture_o
 def test_job_list_links_upload(admin_client_https):
     page = admin_client_https.get("/admin/medexam/importjob/")
     assert "/admin/medexam/importjob/upload/" in page.content.decode()
+
+
+@pytest.mark.usefixtures("eager_tasks")
+def test_job_page_reason_chinese(admin_client_https, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(admin_client_https, "题干,A,B,答案\n心衰首选,利尿剂,手术,F\n".encode())
+    job = ImportJob.objects.get()
+    page = admin_client_https.get(f"/admin/medexam/importjob/{job.pk}/change/").content.decode()
+    assert "第 2 行，标准答案：答案 F 含有题目没有的选项 F（现有选项 AB）" in page
+    assert "1 行被拒绝，未存储任何题目。" in page
+
+
+@pytest.mark.usefixtures("eager_tasks")
+def test_job_page_reason_english(admin_client_https, django_capture_on_commit_callbacks):
+    # The import runs in the upload request here, so it uses the language the curator chose.
+    admin_client_https.cookies["django_language"] = "en"
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(admin_client_https, "题干,A,B,答案\n心衰首选,利尿剂,手术,F\n".encode())
+    job = ImportJob.objects.get()
+    page = admin_client_https.get(f"/admin/medexam/importjob/{job.pk}/change/").content.decode()
+    assert "line 2, answer key: answer F names option(s) F that the question does not offer" in page

@@ -101,7 +101,48 @@ def test_dry_run_summary_chinese(tmp_path):
     )
     out = StringIO()
     with translation.override("zh-hans"):
-        call_command(
-            "import_questions", str(path), "--dry-run", stdout=out, stderr=StringIO()
-        )
+        call_command("import_questions", str(path), "--dry-run", stdout=out, stderr=StringIO())
     assert "将新建 1" in out.getvalue()
+
+
+def test_rejected_reason_chinese(tmp_path):
+    path = write_jsonl(
+        tmp_path / "q.jsonl",
+        [{"stem": "题一", "options": {"A": "x", "B": "y"}, "answer": "A", "specialty": "骨科X"}],
+    )
+    out = StringIO()
+    with translation.override("zh-hans"), pytest.raises(CommandError):
+        call_command("import_questions", str(path), stdout=out, stderr=StringIO())
+    assert "拒绝：第 1 行，专科：未知专科“骨科X”；有效代码：" in out.getvalue()
+    assert "unknown" not in out.getvalue()
+
+
+def test_file_level_rejection_has_no_line(tmp_path):
+    path = tmp_path / "bank.csv"
+    path.write_text("题一,x,y,A\n", encoding="utf-8")
+    out = StringIO()
+    with translation.override("zh-hans"), pytest.raises(CommandError):
+        call_command(
+            "import_questions",
+            str(path),
+            "--columns",
+            "stem,A,B,key",
+            stdout=out,
+            stderr=StringIO(),
+        )
+    assert "拒绝：列：--columns 中有未知列“key”" in out.getvalue()
+    assert "第 0 行" not in out.getvalue()
+
+
+def test_language_option_sets_reasons(tmp_path):
+    path = write_jsonl(
+        tmp_path / "q.jsonl", [{"stem": "", "options": {"A": "x", "B": "y"}, "answer": "A"}]
+    )
+    out = StringIO()
+    with translation.override("zh-hans"), pytest.raises(CommandError) as info:
+        call_command(
+            "import_questions", str(path), "--language", "en", stdout=out, stderr=StringIO()
+        )
+    assert str(info.value) == "1 row rejected; nothing was stored. Fix it and run again."
+    assert "rejected: line 1, stem: the stem is empty" in out.getvalue()
+    assert ImportJob.objects.get().errors[0]["reason"].startswith("the stem is empty")

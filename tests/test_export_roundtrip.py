@@ -7,6 +7,7 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from medexam.exports import excel_safe, export_write
 from medexam.importers import ReaderOptions, read_rows
@@ -197,7 +198,8 @@ def test_formula_escape_reverses(text):
 def test_parquet_reader_rejects_other_file(tmp_path):
     path = tmp_path / "bank.parquet"
     path.write_text("stem,answer\n题,A\n", encoding="utf-8")
-    rows = list(read_rows(path, "parquet", ReaderOptions()))
+    with translation.override("en"):
+        rows = list(read_rows(path, "parquet", ReaderOptions()))
     assert len(rows) == 1
     assert rows[0].field == "file"
     assert "not a readable Parquet file" in rows[0].reason

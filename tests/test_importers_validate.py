@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from medexam.importers.rows import RawRow
 from medexam.importers.validate import Catalogue, Defaults, ValidRow, normalise_answer, validate_row
@@ -15,6 +16,13 @@ CATALOGUE = Catalogue(
     keywords={"cardiovascular": ["心力衰竭", "房颤"], "dermatology": ["皮疹"]},
 )
 OPTIONS = {"A": "利尿剂", "B": "地高辛", "C": "硝酸甘油", "D": "阿司匹林"}
+
+
+@pytest.fixture(autouse=True)
+def _english_reasons():
+    # The checks below read the English reasons; Chinese ones are in test_import_reasons.py.
+    with translation.override("en"):
+        yield
 
 
 def row(**changes):

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.utils import translation
 from openpyxl import Workbook
 
 from medexam.importers import ReaderOptions
@@ -108,7 +109,8 @@ def test_one_bad_row_stores_nothing(tmp_path):
 
 def test_conflicting_repeat_rejected(tmp_path):
     path = write_jsonl(tmp_path / "q.jsonl", [own("同一题"), own("同一题", answer="B")])
-    report = run_import(path, file_format="jsonl")
+    with translation.override("en"):
+        report = run_import(path, file_format="jsonl")
     assert "repeats line 1" in report.rejected[0].reason
 
 
@@ -234,7 +236,8 @@ def test_csv_forced_utf8_names_row_column_and_fix(tmp_path):
     path = tmp_path / "bank.csv"
     rows = "stem,option_a,option_b,answer\nHbA1c target,小于7%,小于8%,A\n"
     path.write_bytes(rows.encode("gb18030"))
-    report = run_import(path, encoding="utf-8")
+    with translation.override("en"):
+        report = run_import(path, encoding="utf-8")
     [error] = report.rejected
     assert error.line == 2
     assert error.field == "encoding"
@@ -248,7 +251,8 @@ def test_jsonl_forced_utf8_names_key(tmp_path):
     path = tmp_path / "bank.jsonl"
     record = {"stem": "心衰首选", "options": {"A": "利尿剂", "B": "强心"}, "answer": "A"}
     path.write_bytes((json.dumps(record, ensure_ascii=False) + "\n").encode("gb18030"))
-    report = run_import(path, file_format="jsonl", encoding="utf-8")
+    with translation.override("en"):
+        report = run_import(path, file_format="jsonl", encoding="utf-8")
     [error] = report.rejected
     assert "in the value of 'stem'" in error.reason
     assert "--encoding gb18030" in error.reason

@@ -54,3 +54,26 @@ def test_task_skips_finished_job(tmp_path):
     again = import_job_execute(job_id=job.pk)
     assert again.created == 0
     assert Question.objects.count() == 1
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_worker_stores_chinese_reasons(tmp_path, celery_worker_process):
+    from medexam.tasks import import_questions_task
+
+    path = tmp_path / "bank.jsonl"
+    record = {"stem": "心衰首选", "options": {"A": "利尿剂", "B": "手术"}, "answer": "A"}
+    lines = [record, dict(record, stem="", answer="A")]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in lines), encoding="utf-8")
+    job = import_job_create(path=path, file_format="jsonl")
+    import_questions_task.delay(job.pk)
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED):
+            break
+        time.sleep(0.5)
+    assert job.status == ImportJob.Status.FAILED
+    assert job.errors == [{"line": 2, "field": "stem", "reason": "题干为空；请填写题目文本"}]
+    assert job.error_message == "1 行被拒绝，未存储任何题目。请修正后重新导入。"

@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
+from medexam.importers.messages import quoted
 from medexam.importers.rows import RawRow, ReaderOptions, RowError
 
 FORMATS = ("xmedbench", "cmb", "csv", "excel", "jsonl", "parquet")
@@ -31,8 +34,11 @@ def detect_format(path: Path) -> str:
 
         return "xmedbench" if looks_like_xmedbench(path) else "jsonl"
     raise ValueError(
-        f"Cannot tell the format of {path.name!r} from its extension; "
-        f"pass --format with one of: {', '.join(FORMATS)}."
+        _(
+            "Cannot tell the format of %(file)s from its extension; pass --format (the format "
+            "field of the upload form) with one of: %(formats)s."
+        )
+        % {"file": quoted(path.name, limit=200), "formats": ", ".join(FORMATS)}
     )
 
 
@@ -62,7 +68,10 @@ def read_rows(path: Path, file_format: str, options: ReaderOptions) -> Iterator[
         from medexam.importers.tabular import read_parquet
 
         return read_parquet(path, options)
-    raise ValueError(f"Unknown format {file_format!r}; use one of: {', '.join(FORMATS)}.")
+    raise ValueError(
+        _("Unknown format %(format)s; use one of: %(formats)s.")
+        % {"format": quoted(file_format), "formats": ", ".join(FORMATS)}
+    )
 
 
 __all__ = ["FORMATS", "RawRow", "ReaderOptions", "RowError", "detect_format", "read_rows"]

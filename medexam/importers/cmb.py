@@ -13,6 +13,9 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
+from medexam.importers.messages import json_error_in_file, quoted
 from medexam.importers.rows import RawRow, ReaderOptions, RowError
 from medexam.importers.text import DecodeFailure, read_text
 
@@ -20,15 +23,32 @@ LEVEL_BY_EXAM_CLASS = {"中级职称": "attending", "高级职称": "senior"}
 TYPE_BY_QUESTION_TYPE = {"单项选择题": "single", "多项选择题": "multiple"}
 
 
+class RecordsInvalid(ValueError):
+    """A CMB file that is not JSON, or not an array (or lines) of objects."""
+
+
 def _load_records(path: Path, encoding: str) -> list[dict[str, object]]:
-    """Read a JSON array, or JSONL, of objects."""
-    text = read_text(path, encoding).strip()
-    if text.startswith("["):
-        records = json.loads(text)
+    """Read a JSON array, or JSONL, of objects. Raises DecodeFailure or RecordsInvalid."""
+    text = read_text(path, encoding)
+    if text.lstrip().startswith("["):
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RecordsInvalid(json_error_in_file(exc, path.name)) from exc
     else:
-        records = [json.loads(line) for line in text.splitlines() if line.strip()]
+        records = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise RecordsInvalid(json_error_in_file(exc, path.name, line=number)) from exc
     if not isinstance(records, list) or not all(isinstance(item, dict) for item in records):
-        raise ValueError(f"{path.name} must hold a JSON array of objects or one object per line.")
+        raise RecordsInvalid(
+            _("%(file)s must hold a JSON array of objects or one object per line.")
+            % {"file": path.name}
+        )
     return records
 
 
@@ -37,18 +57,21 @@ def read_cmb(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowError]:
         yield RowError(
             0,
             "questions",
-            "CMB label files hold no question text; pass the question file with --questions.",
+            _("CMB label files hold no question text; pass the question file with --questions."),
         )
         return
-    try:
-        labels = _load_records(path, options.encoding)
-        questions = _load_records(Path(options.questions_path), options.encoding)
-    except DecodeFailure as exc:
-        yield RowError(exc.line, "encoding", str(exc))
-        return
-    except ValueError as exc:
-        yield RowError(0, "json", f"invalid JSON: {exc}")
-        return
+    records: list[list[dict[str, object]]] = []
+    for file_path in (path, Path(options.questions_path)):
+        try:
+            records.append(_load_records(file_path, options.encoding))
+        except DecodeFailure as exc:
+            reason = _("%(file)s: %(error)s") % {"file": file_path.name, "error": exc}
+            yield RowError(exc.line, "encoding", reason)
+            return
+        except RecordsInvalid as exc:
+            yield RowError(0, "json", str(exc))
+            return
+    labels, questions = records
 
     label_by_id = {str(label.get("id")): label for label in labels}
     # Line numbers for a JSON array are the record's position (1-based) in the question file.
@@ -57,13 +80,21 @@ def read_cmb(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowError]:
         label = label_by_id.get(question_id)
         if label is None:
             yield RowError(
-                position, "id", f"id {question_id!r} is not in the label file {path.name}"
+                position,
+                "id",
+                _(
+                    "id %(id)s is not in the label file %(file)s; check that the two files "
+                    "belong together"
+                )
+                % {"id": quoted(question_id), "file": path.name},
             )
             continue
         raw_options = record.get("option") or record.get("options")
         if not isinstance(raw_options, dict):
             yield RowError(
-                position, "option", 'expected an object such as {"A": "...", "B": "..."}'
+                position,
+                "option",
+                _('"option" is missing or not an object; write it as {"A": "...", "B": "..."}'),
             )
             continue
         yield RawRow(

@@ -13,6 +13,9 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
+from medexam.importers.messages import json_error_in_text, quoted
 from medexam.importers.rows import RawRow, ReaderOptions, RowError
 from medexam.importers.text import DecodeFailure, json_key_before, line_text, read_text
 
@@ -34,9 +37,8 @@ def iter_json_lines(path: Path, options: ReaderOptions) -> Iterator[tuple[int, o
         text = read_text(path, options.encoding)
     except DecodeFailure as exc:
         key = json_key_before(line_text(path.read_bytes(), exc))
-        yield RowError(
-            exc.line, "encoding", exc.describe(f"in the value of {key!r}" if key else "")
-        )
+        place = _("in the value of %(key)s") % {"key": quoted(key)} if key else ""
+        yield RowError(exc.line, "encoding", exc.describe(place))
         return
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -44,7 +46,11 @@ def iter_json_lines(path: Path, options: ReaderOptions) -> Iterator[tuple[int, o
         try:
             yield number, json.loads(line)
         except ValueError as exc:
-            yield RowError(number, "json", f"not valid JSON ({exc})")
+            yield RowError(number, "json", json_error_in_text(exc))
+
+
+def not_an_object_reason() -> str:
+    return _("the line is not a JSON object; write one object {...} per line")
 
 
 def _text(record: dict[str, object], key: str) -> str:
@@ -61,11 +67,22 @@ def read_jsonl(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowError
             continue
         number, record = item
         if not isinstance(record, dict):
-            yield RowError(number, "json", "expected a JSON object per line")
+            yield RowError(number, "json", not_an_object_reason())
             continue
         raw_options = record.get("options")
+        if raw_options is None:
+            yield RowError(
+                number,
+                "options",
+                _('the key "options" is missing; add an object such as {"A": "...", "B": "..."}'),
+            )
+            continue
         if not isinstance(raw_options, dict):
-            yield RowError(number, "options", 'expected an object such as {"A": "...", "B": "..."}')
+            yield RowError(
+                number,
+                "options",
+                _('"options" is not an object; write it as {"A": "...", "B": "..."}'),
+            )
             continue
         yield RawRow(
             line=number,

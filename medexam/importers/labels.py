@@ -11,6 +11,7 @@ FIELD_LABELS = {
     "answer": gettext_lazy("answer key"),
     "options": gettext_lazy("options"),
     "option": gettext_lazy("options"),
+    "options_extra": gettext_lazy("further options (options_extra)"),
     "type": gettext_lazy("question type"),
     "specialty": gettext_lazy("specialty"),
     "level": gettext_lazy("level"),

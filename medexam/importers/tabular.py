@@ -18,6 +18,9 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
+from medexam.importers.messages import json_error_in_text, quoted
 from medexam.importers.rows import RawRow, ReaderOptions, RowError
 from medexam.importers.text import DecodeFailure, line_text, read_text
 
@@ -75,8 +78,11 @@ def _column_spec(columns: list[str]) -> list[str]:
             spec.append(name.lower())
         else:
             raise ValueError(
-                f"Unknown column {name!r} in --columns; use stem, A-H, answer, type, specialty, "
-                "level, explanation, source, source_id, or - to skip a column."
+                _(
+                    "Unknown column %(name)s in --columns; use stem, A-H, answer, type, "
+                    "specialty, level, explanation, source, source_id, or - to skip a column."
+                )
+                % {"name": quoted(name)}
             )
     return spec
 
@@ -100,8 +106,10 @@ def _rows_from_cells(
             yield RowError(
                 first[0],
                 "header",
-                "no header naming the stem (题干/stem/question) and answer (答案/answer) "
-                "columns; add a header row or pass --columns stem,A,B,C,D,E,answer",
+                _(
+                    "no header naming the stem (题干/stem/question) and answer (答案/answer) "
+                    "columns; add a header row or pass --columns stem,A,B,C,D,E,answer"
+                ),
             )
             return
 
@@ -109,7 +117,7 @@ def _rows_from_cells(
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) > len(spec) and any(cell.strip() for cell in cells[len(spec) :]):
-            yield RowError(line, "columns", f"{len(cells)} cells but {len(spec)} columns named")
+            yield RowError(line, "columns", _column_count_reason(len(cells), len(spec), options))
             continue
         values: dict[str, str] = {}
         row_options: dict[str, str] = {}
@@ -142,6 +150,18 @@ def _rows_from_cells(
         )
 
 
+def _column_count_reason(cells: int, named: int, options: ReaderOptions) -> str:
+    if options.columns:
+        return _(
+            "the row has %(cells)s cells but --columns names %(named)s columns; name every "
+            "column in --columns (- skips one) or remove the extra cells"
+        ) % {"cells": cells, "named": named}
+    return _(
+        "the row has %(cells)s cells but the header row names %(named)s columns; add the "
+        "missing header cells or remove the extra cells"
+    ) % {"cells": cells, "named": named}
+
+
 def _extra_options(cell: str) -> tuple[dict[str, str], str]:
     """Parse an options_extra cell such as {"F": "..."}; return the options and an error."""
     if not cell.strip():
@@ -149,9 +169,11 @@ def _extra_options(cell: str) -> tuple[dict[str, str], str]:
     try:
         extra = json.loads(cell)
     except ValueError as exc:
-        return {}, f'not valid JSON ({exc}); expected an object such as {{"F": "..."}}'
+        return {}, _('%(error)s; write an object such as {"F": "..."}') % {
+            "error": json_error_in_text(exc)
+        }
     if not isinstance(extra, dict):
-        return {}, 'expected a JSON object such as {"F": "..."}'
+        return {}, _('not a JSON object; write an object such as {"F": "..."}')
     return {
         str(key).strip().upper(): "" if v is None else str(v).strip() for key, v in extra.items()
     }, ""
@@ -170,7 +192,9 @@ def _failed_column(path: Path, failure: DecodeFailure, options: ReaderOptions) -
     index = max(len(next(csv.reader([line_text(data, failure)], dialect), [])) - 1, 0)
     names = options.columns or next(csv.reader([header], dialect), [])
     name = names[index].strip() if index < len(names) and failure.line > 1 else ""
-    return f"column {index + 1}, {name}" if name else f"column {index + 1}"
+    if name:
+        return _("column %(number)s, %(name)s") % {"number": index + 1, "name": name}
+    return _("column %(number)s") % {"number": index + 1}
 
 
 def read_csv(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowError]:
@@ -199,7 +223,12 @@ def read_excel(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowError
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (OSError, ValueError, KeyError) as exc:
-        yield RowError(0, "file", f"not a readable .xlsx workbook ({exc})")
+        yield RowError(
+            0,
+            "file",
+            _("not a readable .xlsx workbook (%(error)s); save it again as .xlsx in Excel or WPS")
+            % {"error": exc},
+        )
         return
     try:
         sheet = workbook.worksheets[0]
@@ -228,7 +257,7 @@ def read_parquet(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowErr
     try:
         table = pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as exc:
-        yield RowError(0, "file", f"not a readable Parquet file ({exc})")
+        yield RowError(0, "file", _("not a readable Parquet file (%(error)s)") % {"error": exc})
         return
 
     def cell_rows() -> Iterator[tuple[int, list[str]]]:

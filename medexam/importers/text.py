@@ -7,6 +7,10 @@ import re
 import unicodedata
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
+from medexam.importers.messages import alternatives, quoted
+
 # Tab, line feed and carriage return are the only control characters a stem
 # or an option may contain. Any other character in category Cc means a broken
 # export, and so does U+FFFD, the mark a previous tool left where it could not decode.
@@ -38,24 +42,38 @@ class DecodeFailure(ValueError):
 
     def describe(self, place: str = "") -> str:
         """Build the message; place names the table column or JSON key of the bad byte."""
-        where = f"line {self.line}, byte {self.column}"
         if place:
-            where += f" ({place})"
-        problem = (
-            f"Byte 0x{self.bad_byte.hex().upper()} at {where} cannot be decoded as "
-            f"{' or '.join(_ENCODING_NAMES.get(name, name) for name in self.tried)}"
-        )
+            where = _("line %(line)s, byte %(byte)s (%(place)s)") % {
+                "line": self.line,
+                "byte": self.column,
+                "place": place,
+            }
+        else:
+            where = _("line %(line)s, byte %(byte)s") % {"line": self.line, "byte": self.column}
+        values = {
+            "value": self.bad_byte.hex().upper(),
+            "where": where,
+            "tried": alternatives([_ENCODING_NAMES.get(name, name) for name in self.tried]),
+        }
         if self.suggestion:
-            name = _ENCODING_NAMES.get(self.suggestion, self.suggestion)
+            values["name"] = _ENCODING_NAMES.get(self.suggestion, self.suggestion)
+            values["code"] = self.suggestion
             return (
-                f"{problem}, but the whole file decodes as {name}: run the import again with "
-                f"--encoding {self.suggestion} (the encoding field of the upload form), or "
-                "leave the encoding empty to detect it."
+                _(
+                    "Byte 0x%(value)s at %(where)s cannot be decoded as %(tried)s, but the whole "
+                    "file decodes as %(name)s: run the import again with --encoding %(code)s "
+                    "(the encoding field of the upload form), or leave the encoding empty to "
+                    "detect it."
+                )
+                % values
             )
         return (
-            f"{problem}; the file is in another encoding (for example Big5) or is damaged at "
-            "that place. Pass its encoding with --encoding, or open it in Excel or WPS and "
-            'save it as "CSV UTF-8".'
+            _(
+                "Byte 0x%(value)s at %(where)s cannot be decoded as %(tried)s. The file is in "
+                "another encoding (for example Big5) or is damaged at that place. Pass its "
+                'encoding with --encoding, or open it in Excel or WPS and save it as "CSV UTF-8".'
+            )
+            % values
         )
 
 
@@ -101,7 +119,8 @@ def decode_bytes(data: bytes, encoding: str = "") -> tuple[str, str]:
             codecs.lookup(encoding)
         except LookupError as exc:
             raise ValueError(
-                f"Unknown encoding {encoding!r}; use utf-8, utf-8-sig or gb18030."
+                _("Unknown encoding %(encoding)s; use utf-8, utf-8-sig or gb18030.")
+                % {"encoding": quoted(encoding)}
             ) from exc
         candidates = [encoding]
     else:
@@ -150,10 +169,16 @@ def read_text(path: Path, encoding: str = "") -> str:
 
 
 def find_invalid_character(text: str) -> str | None:
-    """Describe the first character a question must not contain, or return None."""
+    """Describe the first character a question must not contain, and the fix, or return None."""
     for index, char in enumerate(text):
         if char == "\ufffd":
-            return f"contains U+FFFD (the mark a failed decode leaves) at character {index + 1}"
+            return _(
+                "contains U+FFFD (the mark a failed decode leaves) at character %(position)s; "
+                "copy the text again from the original file, read in its real encoding"
+            ) % {"position": index + 1}
         if unicodedata.category(char) in {"Cc", "Cs"} and char not in _ALLOWED_CONTROLS:
-            return f"contains control character U+{ord(char):04X} at character {index + 1}"
+            return _(
+                "contains control character U+%(code)s at character %(position)s; delete it "
+                "from the file"
+            ) % {"code": f"{ord(char):04X}", "position": index + 1}
     return None

@@ -6,6 +6,10 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from medexam.importers.messages import quoted
 from medexam.importers.rows import RawRow, RowError
 from medexam.importers.text import find_invalid_character
 from medexam.models.questions import OPTION_LETTERS, compute_content_hash
@@ -110,23 +114,26 @@ def _check_options(row: RawRow, errors: list[RowError]) -> dict[str, str]:
     options = {key: text for key, text in options.items() if text}
     unknown = sorted(key for key in options if key not in OPTION_LETTERS or len(key) != 1)
     if unknown:
-        errors.append(RowError(row.line, "options", f"option labels {unknown} are not letters A-H"))
+        reason = _(
+            "option labels %(labels)s are not letters A-H; label the options A, B, C and so on"
+        ) % {"labels": ", ".join(quoted(label) for label in unknown)}
+        errors.append(RowError(row.line, "options", reason))
         return options
     if len(options) < 2:
-        errors.append(
-            RowError(row.line, "options", f"{len(options)} non-empty option(s); at least 2 needed")
-        )
+        reason = ngettext(
+            "%(count)s non-empty option; at least 2 are needed, so fill in the missing options",
+            "%(count)s non-empty options; at least 2 are needed, so fill in the missing options",
+            len(options),
+        ) % {"count": len(options)}
+        errors.append(RowError(row.line, "options", reason))
         return options
     expected = OPTION_LETTERS[: len(options)]
     if "".join(sorted(options)) != expected:
-        errors.append(
-            RowError(
-                row.line,
-                "options",
-                f"option letters {''.join(sorted(options))} leave a gap; "
-                f"they must run from A without a gap ({expected})",
-            )
-        )
+        reason = _(
+            "option letters %(letters)s leave a gap; they must run from A without a gap "
+            "(%(expected)s)"
+        ) % {"letters": "".join(sorted(options)), "expected": expected}
+        errors.append(RowError(row.line, "options", reason))
     return options
 
 
@@ -134,23 +141,25 @@ def _check_answer(row: RawRow, options: dict[str, str], errors: list[RowError]) 
     """Return (answer key, question type)."""
     key = normalise_answer(row.answer)
     if key is None:
-        errors.append(
-            RowError(
-                row.line, "answer", f"answer {row.answer.strip()[:40]!r} is not option letters"
+        if row.answer.strip():
+            reason = _(
+                "answer %(answer)s is not option letters; write the letters of the correct "
+                "options, such as A or ACD"
+            ) % {"answer": quoted(row.answer.strip())}
+        else:
+            reason = _(
+                "the answer is empty; write the letters of the correct options, such as A or ACD"
             )
-        )
+        errors.append(RowError(row.line, "answer", reason))
         return "", ""
 
     missing = [letter for letter in key if letter not in options]
     if missing and options:
-        errors.append(
-            RowError(
-                row.line,
-                "answer",
-                f"answer {key} names option(s) {''.join(missing)} that the question does not "
-                f"offer ({''.join(sorted(options))})",
-            )
-        )
+        reason = _(
+            "answer %(key)s names option(s) %(missing)s that the question does not offer "
+            "(%(offered)s)"
+        ) % {"key": key, "missing": "".join(missing), "offered": "".join(sorted(options))}
+        errors.append(RowError(row.line, "answer", reason))
 
     declared = row.question_type.strip().lower()
     if declared:
@@ -158,19 +167,40 @@ def _check_answer(row: RawRow, options: dict[str, str], errors: list[RowError]) 
             (name for name, aliases in _TYPE_ALIASES.items() if declared in aliases), ""
         )
         if not question_type:
-            errors.append(
-                RowError(row.line, "type", f"type {row.question_type!r} is not single or multiple")
-            )
+            reason = _(
+                "type %(type)s is neither single nor multiple; write single, multiple, "
+                "单选题 or 多选题, or leave it empty"
+            ) % {"type": quoted(row.question_type)}
+            errors.append(RowError(row.line, "type", reason))
             return key, ""
     else:
         question_type = "multiple" if len(key) > 1 else "single"
     if question_type == "single" and len(key) > 1:
-        errors.append(
-            RowError(
-                row.line, "answer", f"single-answer question has {len(key)} answer letters ({key})"
-            )
-        )
+        reason = _(
+            "a single-answer question has %(count)s answer letters (%(key)s); keep one letter "
+            "or set the type to multiple"
+        ) % {"count": len(key), "key": key}
+        errors.append(RowError(row.line, "answer", reason))
     return key, question_type
+
+
+def _unknown_code_reason(kind: str, text: str, codes: list[str]) -> str:
+    values = {"value": quoted(text), "codes": ", ".join(sorted(codes))}
+    if kind == "specialty":
+        return (
+            _(
+                "unknown specialty %(value)s; valid codes: %(codes)s (the Chinese or English name "
+                "of a specialty works too)"
+            )
+            % values
+        )
+    return (
+        _(
+            "unknown level %(value)s; valid codes: %(codes)s (the Chinese or English name of a "
+            "level works too)"
+        )
+        % values
+    )
 
 
 def validate_row(
@@ -180,7 +210,9 @@ def validate_row(
     errors: list[RowError] = []
     stem = raw.stem.strip()
     if not stem:
-        errors.append(RowError(raw.line, "stem", "the stem is empty"))
+        errors.append(
+            RowError(raw.line, "stem", _("the stem is empty; write the text of the question"))
+        )
     _check_text(raw, errors)
     options = _check_options(raw, errors)
     answer_key, question_type = _check_answer(raw, options, errors)
@@ -190,14 +222,10 @@ def validate_row(
     if specialty_text:
         specialty_code = _resolve(specialty_text, catalogue.specialty_aliases) or ""
         if not specialty_code:
-            errors.append(
-                RowError(
-                    raw.line,
-                    "specialty",
-                    f"unknown specialty {specialty_text!r}; valid codes: "
-                    f"{', '.join(sorted(catalogue.specialty_ids))}",
-                )
+            reason = _unknown_code_reason(
+                "specialty", specialty_text, list(catalogue.specialty_ids)
             )
+            errors.append(RowError(raw.line, "specialty", reason))
     elif raw.specialty_hint:
         specialty_code = catalogue.suggest_specialty(raw.specialty_hint)
 
@@ -206,14 +234,8 @@ def validate_row(
     if level_text:
         level_code = _resolve(level_text, catalogue.level_aliases) or ""
         if not level_code:
-            errors.append(
-                RowError(
-                    raw.line,
-                    "level",
-                    f"unknown level {level_text!r}; valid codes: "
-                    f"{', '.join(sorted(catalogue.level_ids))}",
-                )
-            )
+            reason = _unknown_code_reason("level", level_text, list(catalogue.level_ids))
+            errors.append(RowError(raw.line, "level", reason))
 
     if errors:
         return errors

@@ -11,7 +11,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from medexam.importers.jsonl import iter_json_lines
+from django.utils.translation import gettext as _
+
+from medexam.importers.jsonl import iter_json_lines, not_an_object_reason
 from medexam.importers.rows import RawRow, ReaderOptions, RowError
 
 _OPTION_START = re.compile(r"^\(([A-H])\)\s?", re.MULTILINE)
@@ -43,12 +45,26 @@ def read_xmedbench(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowE
             continue
         number, record = item
         if not isinstance(record, dict):
-            yield RowError(number, "json", "expected a JSON object per line")
+            yield RowError(number, "json", not_an_object_reason())
             continue
         option_text = record.get("option")
+        if option_text is None:
+            yield RowError(
+                number,
+                "option",
+                _('the key "option" is missing; add the options as lines such as "(A) text."'),
+            )
+            continue
         parsed = split_option_string(option_text) if isinstance(option_text, str) else None
         if parsed is None:
-            yield RowError(number, "option", 'expected a string of lines such as "(A) text."')
+            yield RowError(
+                number,
+                "option",
+                _(
+                    'no line of "option" starts with a letter in brackets; write each option '
+                    'on its own line, such as "(A) text."'
+                ),
+            )
             continue
         answer = record.get("anwer", record.get("answer", ""))
         yield RawRow(

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from medexam import near_duplicates
 from medexam.importers import ReaderOptions, RowError, detect_format, read_rows
@@ -144,14 +146,11 @@ def _validate_file(
         elif earlier.answer_key == result.answer_key:
             report.duplicates.append({"line": result.line, "first_line": earlier.line})
         else:
-            report.rejected.append(
-                RowError(
-                    result.line,
-                    "answer",
-                    f"repeats line {earlier.line} (same stem and options) with answer "
-                    f"{result.answer_key} instead of {earlier.answer_key}",
-                )
-            )
+            reason = _(
+                "repeats line %(first)s (same stem and options) with answer %(key)s instead of "
+                "%(first_key)s; keep one of the two rows, with the correct answer"
+            ) % {"first": earlier.line, "key": result.answer_key, "first_key": earlier.answer_key}
+            report.rejected.append(RowError(result.line, "answer", reason))
     return valid_rows
 
 
@@ -186,8 +185,8 @@ def _find_near_duplicates(
                     "kind": "stored_key_differs",
                     "lines": [row.line],
                     "question_ids": [stored[row.content_hash][0]],
-                    "detail": f"file says {row.answer_key}, stored key is "
-                    f"{stored[row.content_hash][1]}",
+                    "detail": _("the file says %(file_key)s, the stored key is %(stored_key)s")
+                    % {"file_key": row.answer_key, "stored_key": stored[row.content_hash][1]},
                     "file_key": row.answer_key,
                     "stored_key": stored[row.content_hash][1],
                 }
@@ -281,6 +280,16 @@ def _finish_job(job: ImportJob, report: ImportReport, status: str, message: str 
     job.save()
 
 
+def reading_failed_message(exc: OSError | ValueError) -> str:
+    """Describe a failure to read the file; the readers' ValueErrors are translated already."""
+    if isinstance(exc, OSError):
+        return _(
+            "The file could not be read (%(error)s); check that it exists and that this process "
+            "may read it."
+        ) % {"error": exc}
+    return str(exc)
+
+
 def import_job_execute(*, job_id: int, progress: ProgressCallback | None = None) -> ImportReport:
     """Run a pending import job; store every new question, or none if any row is rejected.
 
@@ -302,7 +311,7 @@ def import_job_execute(*, job_id: int, progress: ProgressCallback | None = None)
         rows = _validate_file(job, report, progress)
     except (OSError, ValueError) as exc:
         logger.warning("import job %s failed reading %s: %s", job_id, job.file_path, exc)
-        _finish_job(job, report, ImportJob.Status.FAILED, str(exc))
+        _finish_job(job, report, ImportJob.Status.FAILED, reading_failed_message(exc))
         raise
     new_rows, stored = _split_stored(rows)
     report.unchanged = len(rows) - len(new_rows)
@@ -311,7 +320,17 @@ def import_job_execute(*, job_id: int, progress: ProgressCallback | None = None)
 
     if report.rejected:
         report.created = 0
-        _finish_job(job, report, ImportJob.Status.FAILED, "rows rejected; nothing stored")
+        _finish_job(
+            job,
+            report,
+            ImportJob.Status.FAILED,
+            ngettext(
+                "%(count)s row rejected; nothing stored. Fix it and run the import again.",
+                "%(count)s rows rejected; nothing stored. Fix them and run the import again.",
+                len(report.rejected),
+            )
+            % {"count": len(report.rejected)},
+        )
         logger.info("import job %s rejected %d rows; nothing stored", job_id, len(report.rejected))
         return report
 
@@ -322,7 +341,11 @@ def import_job_execute(*, job_id: int, progress: ProgressCallback | None = None)
             # Another import stored one of these questions after the check above.
             logger.warning("import job %s failed storing: %s", job_id, exc)
             report.created = 0
-            _finish_job(job, report, ImportJob.Status.FAILED, f"store failed: {exc}")
+            message = _(
+                "storing failed and nothing was stored (%(error)s); another import may have "
+                "stored the same questions at the same time, so run this import again"
+            ) % {"error": exc}
+            _finish_job(job, report, ImportJob.Status.FAILED, message)
             return report
         report.stored = True
         if new_rows:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from medexam.importers import FORMATS, ReaderOptions
 from medexam.importers.labels import NEAR_DUPLICATE_KINDS, field_label
@@ -17,6 +19,7 @@ from medexam.services.imports import (
     import_job_create,
     import_job_enqueue,
     import_job_execute,
+    reading_failed_message,
 )
 
 # Rejected rows printed before the rest are summarised; the job row keeps more.
@@ -72,6 +75,16 @@ class Command(BaseCommand):
             "--source", default="", help=gettext_lazy("Source name for rows that give none.")
         )
         parser.add_argument(
+            "--language",
+            choices=[code for code, _name in settings.LANGUAGES],
+            default="",
+            help=gettext_lazy(
+                "Language of the output and of the rejection reasons stored on the job; "
+                "default LANGUAGE_CODE (zh-hans). A --background import stores reasons in the "
+                "worker's language, zh-hans."
+            ),
+        )
+        parser.add_argument(
             "--background",
             action="store_true",
             help=gettext_lazy(
@@ -80,6 +93,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["language"]:
+            with translation.override(options["language"]):
+                self._import(options)
+        else:
+            self._import(options)
+
+    def _import(self, options: dict[str, Any]) -> None:
         path: Path = options["path"]
         if not path.is_file():
             raise CommandError(_("File %(path)s not found.") % {"path": path})
@@ -120,21 +140,27 @@ class Command(BaseCommand):
         try:
             report = import_job_execute(job_id=job.pk, progress=show_progress)
         except (OSError, ValueError) as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(reading_failed_message(exc)) from exc
         self._print_report(report)
         if report.rejected:
             raise CommandError(
-                _("%(count)s rows rejected; nothing was stored. Fix them and run again.")
+                ngettext(
+                    "%(count)s row rejected; nothing was stored. Fix it and run again.",
+                    "%(count)s rows rejected; nothing was stored. Fix them and run again.",
+                    len(report.rejected),
+                )
                 % {"count": len(report.rejected)}
             )
 
     def _print_report(self, report: ImportReport) -> None:
         write = self.stdout.write
         for error in report.rejected[:PRINT_ERRORS_MAX]:
-            write(
-                _("rejected: line %(line)s, %(field)s: %(reason)s")
-                % {"line": error.line, "field": field_label(error.field), "reason": error.reason}
-            )
+            values = {"line": error.line, "field": field_label(error.field), "reason": error.reason}
+            if error.line:
+                write(_("rejected: line %(line)s, %(field)s: %(reason)s") % values)
+            else:
+                # Line 0 marks a problem with the whole file, such as a missing header.
+                write(_("rejected: %(field)s: %(reason)s") % values)
         if len(report.rejected) > PRINT_ERRORS_MAX:
             write(
                 _("... %(count)s more rejected rows")
