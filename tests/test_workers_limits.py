@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
 
@@ -175,3 +176,25 @@ def test_handed_over_lease_extended_when_old():
 
     assert same_token is True
     assert in_use == 1
+
+
+def test_cancelled_waiter_always_stops():
+    # A run that is cancelled, or a batch whose task group fails, cancels
+    # requests that wait for a lease. The cancellation must never be lost,
+    # whenever it lands in the waiter's poll.
+    async def scenario():
+        limiter = _limiter(max_concurrency=1)
+        await limiter.acquire()
+        stuck = 0
+        for _attempt in range(300):
+            waiter = asyncio.ensure_future(limiter.acquire())
+            await asyncio.sleep(random.uniform(0, 0.012))
+            waiter.cancel()
+            done, _pending = await asyncio.wait({waiter}, timeout=1)
+            if not done:
+                stuck += 1
+                break
+        await limiter.close()
+        return stuck
+
+    assert asyncio.run(scenario()) == 0

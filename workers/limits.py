@@ -140,7 +140,14 @@ class EndpointLimiter:
 
     async def _lease(self) -> str:
         key = f"{self._prefix}:leases"
+        # redis-py's asyncio client can swallow a cancellation that lands inside a
+        # command (redis/redis-py#2028 describes the race; redis-py 8.2 still shows
+        # it here). The task still counts the request, so check it on every turn.
+        task = asyncio.current_task()
+        cancelling = task.cancelling() if task else 0
         while True:
+            if task is not None and task.cancelling() > cancelling:
+                raise asyncio.CancelledError
             # Cleared before looking, so a hand-over during the Redis call wakes us.
             self._handed_over.clear()
             token = await self._take_spare()
@@ -151,10 +158,13 @@ class EndpointLimiter:
             if await self._acquire(keys=[key], args=[self.ttl_s, self.max_concurrency, token]):
                 self._expiry[token] = expiry
                 return token
+            # asyncio.wait cancels nothing when its timeout passes, so it cannot
+            # mistake this request's cancellation for its own timeout.
+            handed_over = asyncio.ensure_future(self._handed_over.wait())
             try:
-                await asyncio.wait_for(self._handed_over.wait(), random.uniform(*_POLL_S))
-            except TimeoutError:
-                pass
+                await asyncio.wait({handed_over}, timeout=random.uniform(*_POLL_S))
+            finally:
+                handed_over.cancel()
 
     async def _take_spare(self) -> str:
         """Return a spare lease of this process, extended if it is old, or ""."""
