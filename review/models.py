@@ -45,12 +45,17 @@ class Reviewer(models.Model):
 
 
 class Assignment(models.Model):
-    """One review slot of a response (分配): claimed by one reviewer under a lease."""
+    """One review slot of a response (分配): claimed by one reviewer under a lease.
+
+    A slot is withdrawn while its question is out of the review pool (retired,
+    or excluded by adjudication); review.pool describes how slots leave and return.
+    """
 
     class Status(models.TextChoices):
         OPEN = "open", _("open")
         CLAIMED = "claimed", _("claimed")
         SUBMITTED = "submitted", _("submitted")
+        WITHDRAWN = "withdrawn", _("withdrawn")
 
     response = models.ForeignKey(
         ModelResponse,
