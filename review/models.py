@@ -113,6 +113,16 @@ class Assignment(models.Model):
             # PostgreSQL sorts batches of rows and checks every row of a batch
             # before it can return the first one.
             models.Index(fields=["status", "shuffle_key", "id"], name="assignment_claim_order"),
+            # A claim first looks for the reviewer's own slot under lease. Only
+            # claimed slots and withdrawn ones still held have a lease, so this
+            # index stays small however many slots are withdrawn or submitted.
+            models.Index(
+                fields=["reviewer", "lease_expires_at"],
+                condition=models.Q(
+                    status__in=["claimed", "withdrawn"], lease_expires_at__isnull=False
+                ),
+                name="assignment_held",
+            ),
         ]
 
     def __str__(self) -> str:

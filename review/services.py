@@ -180,9 +180,14 @@ def assignment_claim_next(*, reviewer: Reviewer, now: datetime | None = None) ->
     that another reviewer took no longer counts as the first reviewer's.
     """
     now = now or timezone.now()
+    # The slots of held_assignments whose lease has not expired, in the form
+    # the partial index assignment_held serves.
     own = (
-        held_assignments(reviewer, now)
-        .filter(lease_expires_at__gt=now)
+        Assignment.objects.filter(
+            reviewer=reviewer,
+            status__in=[Assignment.Status.CLAIMED, Assignment.Status.WITHDRAWN],
+            lease_expires_at__gt=now,
+        )
         .order_by("claimed_at", "id")
         .first()
     )
