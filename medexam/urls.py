@@ -4,6 +4,7 @@ from django.urls import include, path
 from medexam import views, views_ops
 from medexam.api_leaderboard import LeaderboardAPIView
 from medexam.login_throttle import ThrottledLoginView
+from review.api_progress import ReviewProgress
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("review/", include("review.urls")),
     path("leaderboard/", include("medexam.urls_leaderboard")),
     path("api/leaderboard/", LeaderboardAPIView.as_view(), name="api-leaderboard"),
+    path("api/review-progress/", ReviewProgress.as_view(), name="api-review-progress"),
     path("", include("medexam.urls_datasets")),
     path("runs/", include("medexam.views_runs")),
     path("healthz", views_ops.healthz, name="healthz"),

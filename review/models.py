@@ -45,12 +45,17 @@ class Reviewer(models.Model):
 
 
 class Assignment(models.Model):
-    """One review slot of a response (分配): claimed by one reviewer under a lease."""
+    """One review slot of a response (分配): claimed by one reviewer under a lease.
+
+    A slot is withdrawn while its question is out of the review pool (retired,
+    or excluded by adjudication); review.pool describes how slots leave and return.
+    """
 
     class Status(models.TextChoices):
         OPEN = "open", _("open")
         CLAIMED = "claimed", _("claimed")
         SUBMITTED = "submitted", _("submitted")
+        WITHDRAWN = "withdrawn", _("withdrawn")
 
     response = models.ForeignKey(
         ModelResponse,
@@ -108,6 +113,16 @@ class Assignment(models.Model):
             # PostgreSQL sorts batches of rows and checks every row of a batch
             # before it can return the first one.
             models.Index(fields=["status", "shuffle_key", "id"], name="assignment_claim_order"),
+            # A claim first looks for the reviewer's own slot under lease. Only
+            # claimed slots and withdrawn ones still held have a lease, so this
+            # index stays small however many slots are withdrawn or submitted.
+            models.Index(
+                fields=["reviewer", "lease_expires_at"],
+                condition=models.Q(
+                    status__in=["claimed", "withdrawn"], lease_expires_at__isnull=False
+                ),
+                name="assignment_held",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Case, CharField, Count, F, Q, When
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -23,6 +23,18 @@ def reviewer_for_user(user: AbstractBaseUser | AnonymousUser) -> Reviewer | None
     if not user.is_authenticated:
         return None
     return Reviewer.objects.filter(user_id=user.pk, is_active=True).first()
+
+
+def held_assignments(reviewer: Reviewer, now: datetime) -> QuerySet[Assignment]:
+    """Select the slots a reviewer may still work on: claimed ones, and withdrawn ones in lease.
+
+    A slot withdrawn from the review pool while a reviewer held it stays
+    theirs until its lease ends, so work already begun is not lost.
+    """
+    return Assignment.objects.filter(
+        reviewer=reviewer,
+        status__in=[Assignment.Status.CLAIMED, Assignment.Status.WITHDRAWN],
+    ).filter(Q(status=Assignment.Status.CLAIMED) | Q(lease_expires_at__gt=now))
 
 
 def final_verdict_expression() -> Case:
@@ -117,27 +129,36 @@ def reviews_for_adjudication(response_id: int) -> list[Review]:
     )
 
 
+def _slot_counts() -> dict[str, Count]:
+    # Slots of each status. Withdrawn slots (their question left the review
+    # pool) are not work to do: pending counts open and claimed slots only.
+    return {
+        "total": Count("id"),
+        "submitted": Count("id", filter=Q(status=Assignment.Status.SUBMITTED)),
+        "claimed": Count("id", filter=Q(status=Assignment.Status.CLAIMED)),
+        "open": Count("id", filter=Q(status=Assignment.Status.OPEN)),
+        "pending": Count(
+            "id", filter=Q(status__in=[Assignment.Status.OPEN, Assignment.Status.CLAIMED])
+        ),
+        "withdrawn": Count("id", filter=Q(status=Assignment.Status.WITHDRAWN)),
+    }
+
+
 def progress_by_specialty() -> list[Mapping[str, object]]:
+    """Count review slots per specialty by status: total, submitted, claimed, pending, withdrawn."""
     rows = (
         Assignment.objects.values("specialty__code", "specialty__name_zh", "specialty__name_en")
-        .annotate(
-            total=Count("id"),
-            submitted=Count("id", filter=Q(status=Assignment.Status.SUBMITTED)),
-            claimed=Count("id", filter=Q(status=Assignment.Status.CLAIMED)),
-        )
+        .annotate(**_slot_counts())
         .order_by("specialty__code")
     )
     return list(rows)
 
 
 def progress_by_run() -> list[Mapping[str, object]]:
+    """Count review slots per evaluation run by status, as progress_by_specialty does."""
     rows = (
         Assignment.objects.values("response__run_id", "response__run__name")
-        .annotate(
-            total=Count("id"),
-            submitted=Count("id", filter=Q(status=Assignment.Status.SUBMITTED)),
-            claimed=Count("id", filter=Q(status=Assignment.Status.CLAIMED)),
-        )
+        .annotate(**_slot_counts())
         .order_by("response__run_id")
     )
     return list(rows)
@@ -148,6 +169,8 @@ class ReviewerStats:
     pseudonym: str
     reviews: int = 0
     claimed: int = 0
+    # Slots withdrawn from the pool while this reviewer held them.
+    withdrawn: int = 0
     gold_reviews: int = 0
     gold_correct: int = 0
     majority_reviews: int = 0
@@ -199,7 +222,7 @@ GROUP BY reviewer_id
 
 
 def reviewer_statistics() -> list[ReviewerStats]:
-    """Compute per reviewer: reviews, open claims, accuracy on gold, agreement with the majority.
+    """Compute per reviewer: reviews, open claims, withdrawn claims, gold accuracy, agreement.
 
     Both measures use the first, blind verdict. Agreement compares a review
     with the strict majority of the other reviews of the same response, and
@@ -211,9 +234,15 @@ def reviewer_statistics() -> list[ReviewerStats]:
     }
     for row in Review.objects.values("reviewer_id").annotate(n=Count("id")):
         stats[row["reviewer_id"]].reviews = row["n"]
-    claimed = Assignment.objects.filter(status=Assignment.Status.CLAIMED)
-    for row in claimed.values("reviewer_id").annotate(n=Count("id")):
-        stats[row["reviewer_id"]].claimed = row["n"]
+    held = Assignment.objects.filter(
+        reviewer__isnull=False,
+        status__in=[Assignment.Status.CLAIMED, Assignment.Status.WITHDRAWN],
+    )
+    for row in held.values("reviewer_id", "status").annotate(n=Count("id")):
+        if row["status"] == Assignment.Status.CLAIMED:
+            stats[row["reviewer_id"]].claimed = row["n"]
+        else:
+            stats[row["reviewer_id"]].withdrawn = row["n"]
 
     gold_reviews = (
         Review.objects.filter(response__gold_item__isnull=False)

@@ -17,6 +17,8 @@ from django.utils.translation import gettext as _
 from medexam.models import ModelResponse, Question, QuestionChange, Specialty
 from medexam.scoring import score_letters
 from review.models import Adjudication, Assignment, GoldItem, Review, Reviewer, Skip
+from review.pool import questions_out_of_pool, review_pool_sync
+from review.selectors import held_assignments
 from review.validity import QUESTION_DECISIONS, validity_apply_adjudication
 
 logger = logging.getLogger(__name__)
@@ -46,8 +48,14 @@ def assignments_create_for_run(*, run_id: int) -> int:
 
     Each response gets run.reviews_per_response slots (settings.REVIEWS_PER_RESPONSE
     when the run sets none). Running it again creates only the missing slots.
+    Slots of a question that is out of the review pool are created withdrawn.
     """
     started = timezone.now()
+    # NOTE: a question retired while this runs can still get open slots;
+    # review_pool_sync on that question withdraws them.
+    out_of_pool = questions_out_of_pool(
+        _reviewable_responses(run_id).values_list("question_id", flat=True).distinct()
+    )
     gold_ids = set(
         GoldItem.objects.filter(response__run_id=run_id).values_list("response_id", flat=True)
     )
@@ -68,6 +76,11 @@ def assignments_create_for_run(*, run_id: int) -> int:
                     response=response,
                     slot=slot,
                     specialty_id=specialty_id,
+                    status=(
+                        Assignment.Status.WITHDRAWN
+                        if question.pk in out_of_pool
+                        else Assignment.Status.OPEN
+                    ),
                     is_gold=response.pk in gold_ids,
                     shuffle_key=random.randint(0, _SHUFFLE_KEY_MAX),
                 )
@@ -88,7 +101,8 @@ def _claimable(reviewer: Reviewer, specialty_ids: list[int]) -> QuerySet[Assignm
         scope |= Q(specialty__isnull=True)
     already_mine = Assignment.objects.filter(reviewer=reviewer, response_id=OuterRef("response_id"))
     skipped = Skip.objects.filter(reviewer=reviewer, response_id=OuterRef("response_id"))
-    # NOTE: slots of a question retired after its slots were created stay claimable.
+    # Slots of questions out of the review pool are withdrawn, and the pools
+    # built on this read only open and claimed slots.
     return (
         Assignment.objects.filter(scope)
         .exclude(Exists(already_mine))
@@ -157,17 +171,22 @@ def assignment_claim_next(*, reviewer: Reviewer, now: datetime | None = None) ->
     """Claim the reviewer's next slot under a lease, or return None when none is left.
 
     The reviewer's own unexpired claim comes first, so a reload shows the same
-    item. Then slots whose lease expired, then open slots of responses that
-    another reviewer started, then any open slot; open slots are taken in
-    shuffle_key order from a random starting key. All are limited to the
-    reviewer's specialties and to responses the reviewer holds no slot of and
-    has not skipped. A slot whose lease expired and that another reviewer took
-    no longer counts as the first reviewer's.
+    item, even when its question left the review pool during the lease. Then
+    slots whose lease expired, then open slots of responses that another
+    reviewer started, then any open slot; open slots are taken in shuffle_key
+    order from a random starting key. All are limited to the reviewer's
+    specialties and to responses the reviewer holds no slot of and has not
+    skipped. Withdrawn slots are never claimed. A slot whose lease expired and
+    that another reviewer took no longer counts as the first reviewer's.
     """
     now = now or timezone.now()
+    # The slots of held_assignments whose lease has not expired, in the form
+    # the partial index assignment_held serves.
     own = (
         Assignment.objects.filter(
-            reviewer=reviewer, status=Assignment.Status.CLAIMED, lease_expires_at__gt=now
+            reviewer=reviewer,
+            status__in=[Assignment.Status.CLAIMED, Assignment.Status.WITHDRAWN],
+            lease_expires_at__gt=now,
         )
         .order_by("claimed_at", "id")
         .first()
@@ -228,12 +247,13 @@ def _not_assigned_error() -> ReviewError:
 
 
 def _lock_own_claim(assignment_id: int, reviewer: Reviewer) -> Assignment:
-    assignment = Assignment.objects.select_for_update().filter(id=assignment_id).first()
-    if (
-        assignment is None
-        or assignment.reviewer_id != reviewer.pk
-        or assignment.status != Assignment.Status.CLAIMED
-    ):
+    assignment = (
+        held_assignments(reviewer, timezone.now())
+        .select_for_update()
+        .filter(id=assignment_id)
+        .first()
+    )
+    if assignment is None:
         raise _not_assigned_error()
     return assignment
 
@@ -244,7 +264,9 @@ def assignment_release(*, assignment_id: int, reviewer: Reviewer) -> None:
         assignment = _lock_own_claim(assignment_id, reviewer)
         Skip.objects.get_or_create(reviewer=reviewer, response_id=assignment.response_id)
         assignment.reviewer = None
-        assignment.status = Assignment.Status.OPEN
+        # A withdrawn slot stays withdrawn until its question returns to the pool.
+        if assignment.status != Assignment.Status.WITHDRAWN:
+            assignment.status = Assignment.Status.OPEN
         assignment.claimed_at = None
         assignment.lease_expires_at = None
         assignment.first_verdict = ""
@@ -270,9 +292,7 @@ def assignment_record_first_verdict(*, assignment_id: int, reviewer: Reviewer, v
     second call leaves it unchanged and returns it.
     """
     _check_verdict(verdict)
-    own_claim = Assignment.objects.filter(
-        id=assignment_id, reviewer=reviewer, status=Assignment.Status.CLAIMED
-    )
+    own_claim = held_assignments(reviewer, timezone.now()).filter(id=assignment_id)
     # A conditional UPDATE writes only a first verdict that is still blank, in
     # one statement and without holding a lock between a read and a write.
     if own_claim.filter(first_verdict="").update(first_verdict=verdict):
@@ -460,7 +480,8 @@ def adjudication_record(
     """Record an adjudicator's decision with its reason; "key corrected" also changes the key.
 
     A question-level decision (key corrected, question excluded, question kept)
-    sets the question's validity at once, with the adjudicator's reason.
+    sets the question's validity at once, with the adjudicator's reason, and
+    withdraws the question's review slots or returns them to the pool.
     """
     if decision not in Adjudication.Decision.values:
         raise ReviewError(_("Decision %(value)r is invalid.") % {"value": decision})
@@ -487,6 +508,7 @@ def adjudication_record(
         )
         if decision in QUESTION_DECISIONS:
             validity_apply_adjudication(question_id=question_id)
+            review_pool_sync(question_ids=[question_id])
     logger.info(
         "adjudication %d on question %d (response %s): %s",
         adjudication.pk,

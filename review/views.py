@@ -15,6 +15,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -28,7 +29,7 @@ from review.forms import (
     ReviewerSpecialtiesForm,
     ReviewForm,
 )
-from review.models import Assignment, Review, Reviewer
+from review.models import Review, Reviewer
 
 View = Callable[..., HttpResponse]
 
@@ -78,10 +79,8 @@ def item(request: HttpRequest, assignment_id: int) -> HttpResponse:
     # Another reviewer's item, or one already submitted, is "not found" rather
     # than forbidden, so ids reveal nothing.
     assignment = get_object_or_404(
-        Assignment.objects.select_related("response__question"),
+        selectors.held_assignments(reviewer, timezone.now()).select_related("response__question"),
         id=assignment_id,
-        reviewer=reviewer,
-        status=Assignment.Status.CLAIMED,
     )
 
     first_form = FirstVerdictForm()

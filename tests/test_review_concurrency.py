@@ -8,6 +8,8 @@ from collections import Counter
 import pytest
 from django.db import connection, connections
 
+from medexam.models import Question
+from medexam.services.questions import questions_set_field
 from review import services
 from review.models import Assignment
 from tests import review_helpers as build
@@ -98,3 +100,72 @@ def test_fifty_claims_one_response_each(postgres_only, make_user):
     )
     assert len(claims) == 30
     assert set(responses.values()) == {3}
+
+
+def _claim_once_in_threads(reviewers, also=None) -> list[Assignment]:
+    """Run one claim per reviewer, and the action also if given, released together by a barrier."""
+    barrier = threading.Barrier(len(reviewers) + (1 if also else 0))
+    claims: list[Assignment] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def run(action) -> None:
+        try:
+            barrier.wait(timeout=30)
+            result = action()
+            if isinstance(result, Assignment):
+                with lock:
+                    claims.append(result)
+        except BaseException as error:  # noqa: BLE001 (reported by the main thread)
+            with lock:
+                errors.append(error)
+        finally:
+            connections.close_all()
+
+    actions = [
+        (lambda reviewer=reviewer: services.assignment_claim_next(reviewer=reviewer))
+        for reviewer in reviewers
+    ]
+    if also:
+        actions.append(also)
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    return claims
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_claims_racing_retirement(postgres_only, make_user):
+    run = build.run(reviews_per_response=2)
+    questions = [build.question() for _ in range(30)]
+    for question in questions:
+        build.response(run, question)
+    services.assignments_create_for_run(run_id=run.pk)
+    leaving = {question.pk for question in questions[:15]}
+
+    def retire() -> None:
+        questions_set_field(
+            question_ids=leaving, field="status", value=Question.Status.RETIRED, user_id=None
+        )
+
+    during = _claim_once_in_threads(
+        [build.reviewer(make_user, f"early{n:02d}") for n in range(20)], also=retire
+    )
+    after = _claim_once_in_threads(
+        [build.reviewer(make_user, f"late{n:02d}") for n in range(20)]
+    )
+
+    # A slot claimed before the retirement committed is withdrawn but stays
+    # with its reviewer; no slot of a retired question is handed out after it.
+    assert len(during) == 20
+    assert [slot for slot in after if slot.response.question_id in leaving] == []
+    leaving_slots = Assignment.objects.filter(response__question_id__in=leaving)
+    assert set(leaving_slots.values_list("status", flat=True)) == {Assignment.Status.WITHDRAWN}
+    held = {slot.pk: slot.reviewer_id for slot in during if slot.response.question_id in leaving}
+    assert dict(leaving_slots.filter(pk__in=held).values_list("pk", "reviewer_id")) == held
+    claimed = Counter(slot.pk for slot in during + after)
+    assert [slot for slot, count in claimed.items() if count > 1] == []

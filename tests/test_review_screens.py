@@ -1,4 +1,4 @@
-"""Reviewer, adjudicator and coordinator screens in Chromium, in both languages, at two widths.
+"""Log-in, reviewer, adjudicator and coordinator screens in Chromium, in two languages and widths.
 
 Each page must fit the window without scrolling sideways (wide tables scroll
 inside their own box), and the interface text must be in the page's
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -27,10 +28,10 @@ from tests.test_review_browser import (  # noqa: F401 (fixtures)
 )
 
 WIDTHS = {"desktop": 1280, "tablet": 768}
-# Interface text: headings, labels, table headers, buttons, menus, help lines.
+# Interface text: headings, labels, table headers, buttons, menus, help lines, paragraphs.
 INTERFACE_SELECTOR = (
     "h1, h2, h3, th, label, legend, button, summary, dt, dd, .muted, .site-header nav a, "
-    ".messages li, .field-error, .tag"
+    ".messages li, .field-error, .tag, main p"
 )
 # Words that stay as they are in both languages: the product name and key names.
 ALLOWED_LATIN = {"medexam", "Enter", "Ctrl", "Esc"}
@@ -95,6 +96,12 @@ def screens(make_user):
         )
     reviewer = build.reviewer(make_user, "screen-reviewer")
     reviewer.specialties.set([cardiology])
+    # No slot is in dermatology, so this reviewer finds nothing waiting.
+    Specialty.objects.update_or_create(
+        code="dermatology", defaults={"name_zh": "皮肤科", "name_en": "Dermatology"}
+    )
+    build.reviewer(make_user, "screen-idle", specialty_codes=("dermatology",))
+    build.user_with_roles(make_user, "screen-no-profile", roles.REVIEWER)
     services.gold_item_mark(response_id=disputed.pk, verdict="correct")
     adjudicator = build.user_with_roles(make_user, "screen-adjudicator", roles.ADJUDICATOR)
     Adjudication.objects.create(
@@ -112,15 +119,19 @@ def screens(make_user):
     }
 
 
-def _log_in(page, base_url: str, username: str, language: str) -> None:
+def _open_login(page, base_url: str, language: str) -> None:
     page.context.clear_cookies()
     host = base_url.split("//", 1)[1].split(":", 1)[0]
     page.context.add_cookies(
         [{"name": "django_language", "value": language, "domain": host, "path": "/"}]
     )
     page.goto(f"{base_url}/accounts/login/")
+
+
+def _log_in(page, base_url: str, username: str, language: str, password="pw-for-tests") -> None:
+    _open_login(page, base_url, language)
     page.fill("#id_username", username)
-    page.fill("#id_password", "pw-for-tests")
+    page.fill("#id_password", password)
     with page.expect_navigation():
         page.keyboard.press("Enter")
 
@@ -144,6 +155,28 @@ def test_review_screens(review_live_server, browser_page, screens, language, wid
     page.set_viewport_size({"width": WIDTHS[width], "height": 900})
     base = review_live_server.url
     problems: list[str] = []
+
+    _open_login(page, base, language)
+    _check(page, "login", language, width, problems)
+    _log_in(page, base, "screen-reviewer", language, password="wrong-password")
+    page.wait_for_selector("p.error")
+    _check(page, "login-error", language, width, problems)
+    if page.input_value("#id_username") != "screen-reviewer":
+        problems.append("login-error: the username was not kept")
+    if not page.evaluate("document.activeElement.id === 'id_password'"):
+        problems.append("login-error: the password field has no focus")
+
+    _log_in(page, base, "screen-idle", language)
+    page.goto(f"{base}/review/")
+    page.wait_for_selector("#progress")
+    _check(page, "review-nothing-waiting", language, width, problems)
+    with page.expect_navigation():
+        page.click("#nothing-waiting button")
+    if urlsplit(page.url).path != "/review/":
+        problems.append(f"review-nothing-waiting: checking again opened {page.url}")
+    _log_in(page, base, "screen-no-profile", language)
+    page.goto(f"{base}/review/")
+    _check(page, "review-no-profile", language, width, problems)
 
     _log_in(page, base, "screen-reviewer", language)
     page.goto(f"{base}/review/")

@@ -72,6 +72,13 @@ def question_changes_record(
     return changes
 
 
+def _review_pool_sync(question_ids: list[int]) -> None:
+    # Imported here: the review app builds on this one, not the other way round.
+    from review.pool import review_pool_sync
+
+    review_pool_sync(question_ids=question_ids)
+
+
 def question_snapshot(question: Question) -> dict[str, object]:
     return {name: getattr(question, name) for name in TRACKED_FIELDS}
 
@@ -90,8 +97,9 @@ def question_save(*, question: Question, user_id: int | None, reason: str) -> li
     """Store the edited fields of question and one QuestionChange per changed field.
 
     The content hash follows the stem and options, and the stem signature the
-    stem. Raises ReasonRequired, and stores nothing, if the answer key changed
-    without a reason.
+    stem. A change of status withdraws the question's review slots from the
+    pool (retired) or returns them. Raises ReasonRequired, and stores nothing,
+    if the answer key changed without a reason.
     """
     with transaction.atomic():
         before = question_snapshot(Question.objects.select_for_update().get(pk=question.pk))
@@ -104,6 +112,8 @@ def question_save(*, question: Question, user_id: int | None, reason: str) -> li
             question=question, before=before, user_id=user_id, reason=reason
         )
         question.save()
+        if before["status"] != question.status:
+            _review_pool_sync([question.pk])
     if stem_changed:
         near_duplicates_refresh_enqueue()
     return changes
@@ -112,12 +122,15 @@ def question_save(*, question: Question, user_id: int | None, reason: str) -> li
 def questions_set_field(
     *, question_ids: Iterable[int], field: str, value: object, user_id: int | None, reason: str = ""
 ) -> int:
-    """Set field (specialty_id, level_id or status) on many questions, recording each change."""
+    """Set field (specialty_id, level_id or status) on many questions, recording each change.
+
+    A change of status also withdraws or returns the questions' review slots.
+    """
     if field not in {"specialty_id", "level_id", "status"}:
         raise ValueError(
             f"Bulk change of {field!r} is not supported; use specialty_id, level_id or status."
         )
-    changed = 0
+    changed_ids = []
     with transaction.atomic():
         for question in Question.objects.select_for_update().filter(pk__in=list(question_ids)):
             before = question_snapshot(question)
@@ -126,7 +139,10 @@ def questions_set_field(
                 question=question, before=before, user_id=user_id, reason=reason
             ):
                 question.save(update_fields=[field, "updated_at"])
-                changed += 1
+                changed_ids.append(question.pk)
+        if field == "status":
+            _review_pool_sync(changed_ids)
+    changed = len(changed_ids)
     logger.info(
         "bulk change of %s to %s on %d questions by user %s", field, value, changed, user_id
     )
