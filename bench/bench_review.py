@@ -188,13 +188,14 @@ def fill(args: argparse.Namespace, database_url: str) -> None:
         with cursor.copy(
             "COPY medexam_question (id, stem, options, answer_key, question_type, explanation,"
             " specialty_id, source, source_id, status, validity, validity_reasons,"
-            " content_hash, created_at, updated_at) FROM STDIN"
+            " content_hash, stem_signature, created_at, updated_at) FROM STDIN"
         ) as copy:
             for qid in range(1, args.questions + 1):
+                # An empty signature, as for any question not yet grouped.
                 copy.write_row((
                     qid, f"基准测试题干 {qid}", options, "ABCDE"[qid % 5], "single", "",
                     specialties[qid % len(specialties)], "bench", str(qid), "active",
-                    "not_reviewed", "[]", f"{qid:064x}", now, now,
+                    "not_reviewed", "[]", f"{qid:064x}", b"", now, now,
                 ))
         logger.info("questions copied at %.1f s", time.perf_counter() - started)
 
