@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sys
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["verbosity"] < 2:
-            # Step lines and the summary say what happened; -v 2 shows the services' logs.
+            # The step lines and the summary report progress, and -v 2 shows the services' logs.
             for name in ("medexam", "review", "workers", "celery", "kombu"):
                 logging.getLogger(name).setLevel(logging.WARNING)
         self._step(_("Creating or updating the database tables"))
@@ -97,7 +98,10 @@ class Command(BaseCommand):
     def _import_sample(self) -> None:
         output = StringIO()
         try:
-            call_command("import_questions", str(SAMPLE_PATH), format="jsonl", stdout=output)
+            # The command writes progress to stderr. The step line after it reports what was stored.
+            call_command(
+                "import_questions", str(SAMPLE_PATH), format="jsonl", stdout=output, stderr=output
+            )
         except CommandError as exc:
             raise CommandError(
                 _("The demo questions in %(path)s could not be imported: %(error)s")
@@ -214,7 +218,10 @@ class Command(BaseCommand):
         return passwords
 
     def _print_summary(self, passwords: dict[str, str], addrport: str) -> None:
-        slots = Assignment.objects.count()
+        slots = Assignment.objects.filter(
+            status__in=[Assignment.Status.OPEN, Assignment.Status.CLAIMED]
+        ).count()
+        python = _interpreter()
         self._step(_("Ready"))
         self.stdout.write(
             _("%(slots)d review slots are waiting for the three demo reviewers.") % {"slots": slots}
@@ -226,8 +233,8 @@ class Command(BaseCommand):
         self.stdout.write("")
         if not settings.DEBUG:
             self.stdout.write(
-                _("Start the web server:  python manage.py runserver %(addrport)s")
-                % {"addrport": addrport}
+                _("Start the web server:  %(python)s manage.py runserver %(addrport)s")
+                % {"python": python, "addrport": addrport}
             )
         base = f"http://{addrport}"
         pages = [
@@ -246,7 +253,17 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(
             _(
-                "After the reviewers have submitted verdicts: python manage.py agreement, and "
-                "python manage.py export_dataset --format jsonl --output validated.jsonl"
+                "After the reviewers have submitted verdicts: %(python)s manage.py agreement, and "
+                "%(python)s manage.py export_dataset --format jsonl --output validated.jsonl"
             )
+            % {"python": python}
         )
+
+
+def _interpreter() -> str:
+    """Return the path of this Python relative to the working directory, e.g. .venv/bin/python."""
+    executable = Path(sys.executable)
+    try:
+        return str(executable.relative_to(Path.cwd()))
+    except ValueError:
+        return "python"
