@@ -88,6 +88,8 @@ class QueueEntry:
     question_id: int
     disagreement: bool = False
     flags: set[str] = field(default_factory=set)
+    # The question's stem, so an adjudicator can tell the entries apart.
+    stem: str = ""
 
 
 def adjudication_queue(limit: int = QUEUE_LIMIT) -> list[QueueEntry]:
@@ -112,11 +114,14 @@ def adjudication_queue(limit: int = QUEUE_LIMIT) -> list[QueueEntry]:
         entry = entries.setdefault(response_id, QueueEntry(response_id, 0))
         entry.flags.update(flags)
 
-    question_ids = dict(
-        ModelResponse.objects.filter(id__in=entries).values_list("id", "question_id")
-    )
+    questions = {
+        response_id: (question_id, stem)
+        for response_id, question_id, stem in ModelResponse.objects.filter(
+            id__in=entries
+        ).values_list("id", "question_id", "question__stem")
+    }
     for entry in entries.values():
-        entry.question_id = question_ids[entry.response_id]
+        entry.question_id, entry.stem = questions[entry.response_id]
     return sorted(entries.values(), key=lambda entry: entry.response_id)[:limit]
 
 

@@ -65,6 +65,7 @@ def test_queue_lists_disagreement(make_user, one_response):
 
     assert [entry.response_id for entry in queue] == [one_response.pk]
     assert queue[0].disagreement is True
+    assert queue[0].stem == one_response.question.stem
 
 
 def test_queue_uses_final_verdict(make_user, one_response):

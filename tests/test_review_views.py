@@ -336,3 +336,29 @@ def test_review_page_chinese_by_default(client, world):
     page = client.get(reverse("review:item", args=[world["assignment"].pk])).content.decode()
 
     assert "键盘快捷键" in page
+
+
+def test_adjudication_queue_shows_escaped_stem(client, world):
+    question = world["question"]
+    question.stem = "<script>window.queued=1</script>胸痛伴呼吸困难，最可能的诊断是？"
+    question.save(update_fields=["stem"])
+    reviewer = world["reviewer"]
+    services.assignment_record_first_verdict(
+        assignment_id=world["assignment"].pk, reviewer=reviewer, verdict="correct"
+    )
+    services.review_submit(
+        assignment_id=world["assignment"].pk,
+        reviewer=reviewer,
+        verdict_after_key="correct",
+        rating_factual=4,
+        rating_reasoning=4,
+        rating_safety=4,
+        flags=["ambiguous"],
+        comment="题干不清",
+    )
+    client.force_login(world["users"]["adjudicator"])
+
+    page = client.get(reverse("review:adjudicate")).content.decode()
+
+    assert "&lt;script&gt;window.queued=1&lt;/script&gt;" in page
+    assert "<script>window.queued" not in page
