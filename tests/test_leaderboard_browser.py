@@ -107,6 +107,8 @@ def test_tables_fit_viewport(leaderboard_live_server, chromium, make_user):
         assert layout["columns"] >= 13, width
         # Scrolled to its right end, the model column stays at the box's left edge.
         assert abs(layout["first_left"] - layout["box_left"]) <= 1, width
+        # A long model name is cut, but its MoE or baseline tag stays visible.
+        assert layout["tags_inside"] is True, width
 
     # On a 1280 px laptop screen the whole table is visible without scrolling;
     # on a 768 px tablet it scrolls inside its box.
@@ -129,7 +131,14 @@ def measure_layout(browser, server, width: int, height: int) -> dict:
             box.scrollLeft = box.scrollWidth;
             const first = table.querySelector('tbody th[scope=row]').getBoundingClientRect();
             const frame = box.getBoundingClientRect();
+            // Every row's tag (baseline, MoE) lies wholly inside its cut-off name cell.
+            const tags = Array.from(table.querySelectorAll('tbody th[scope=row] .tag'));
+            const tagsInside = tags.every(tag => {
+                const cell = tag.parentElement.getBoundingClientRect();
+                return tag.getBoundingClientRect().right <= cell.right;
+            });
             return {
+                tags_inside: tagsInside,
                 page_width: document.documentElement.scrollWidth,
                 box_right: frame.right,
                 box_left: frame.left,
