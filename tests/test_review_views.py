@@ -260,19 +260,27 @@ def test_item_escapes_html(client, make_user):
     assert "<iframe" not in page
 
 
-def test_adjudication_page_shows_pseudonyms(client, world):
+def _submit_review(world, **fields) -> None:
+    """Give the reviewer persona's first verdict and submit its review."""
     reviewer = world["reviewer"]
+    assignment_id = world["assignment"].pk
     services.assignment_record_first_verdict(
-        assignment_id=world["assignment"].pk, reviewer=reviewer, verdict="correct"
+        assignment_id=assignment_id, reviewer=reviewer, verdict="correct"
     )
     services.review_submit(
-        assignment_id=world["assignment"].pk,
+        assignment_id=assignment_id,
         reviewer=reviewer,
         verdict_after_key="correct",
         rating_factual=4,
         rating_reasoning=4,
         rating_safety=4,
+        **fields,
     )
+
+
+def test_adjudication_page_shows_pseudonyms(client, world):
+    reviewer = world["reviewer"]
+    _submit_review(world)
     client.force_login(world["users"]["adjudicator"])
 
     page = client.get(
@@ -342,20 +350,7 @@ def test_adjudication_queue_shows_escaped_stem(client, world):
     question = world["question"]
     question.stem = "<script>window.queued=1</script>胸痛伴呼吸困难，最可能的诊断是？"
     question.save(update_fields=["stem"])
-    reviewer = world["reviewer"]
-    services.assignment_record_first_verdict(
-        assignment_id=world["assignment"].pk, reviewer=reviewer, verdict="correct"
-    )
-    services.review_submit(
-        assignment_id=world["assignment"].pk,
-        reviewer=reviewer,
-        verdict_after_key="correct",
-        rating_factual=4,
-        rating_reasoning=4,
-        rating_safety=4,
-        flags=["ambiguous"],
-        comment="题干不清",
-    )
+    _submit_review(world, flags=["ambiguous"], comment="题干不清")
     client.force_login(world["users"]["adjudicator"])
 
     page = client.get(reverse("review:adjudicate")).content.decode()

@@ -134,12 +134,15 @@ def test_close_worker_loop_closes_kept_clients(openai_server):
     results, stop = generation.run_in_worker_loop(
         generation.answer_jobs(endpoint, [job], redis_url=None, retry_base_s=0.01, retry_cap_s=0.1)
     )
-    assert stop == "" and results[0].result is not None
+    assert stop == ""
+    assert results[0].result is not None
     clients = [client for client, _limiter in generation._clients.values()]
-    assert clients and not any(client.is_closed() for client in clients)
+    assert clients
+    assert not any(client.is_closed() for client in clients)
 
     generation.close_worker_loop()
 
     assert all(client.is_closed() for client in clients)
-    assert generation._clients == {} and generation._loop is None
+    assert generation._clients == {}
+    assert generation._loop is None
     generation.close_worker_loop()  # a second call at exit does nothing

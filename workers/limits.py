@@ -4,9 +4,9 @@ The concurrency cap is a lease-based semaphore: a sorted set per endpoint
 whose members are lease tokens scored by their expiry time. A worker that is
 killed never releases its leases, but they expire after `ttl_s`, so the cap
 recovers without an operator. Expiry is scored by the Redis server's clock,
-never a worker's, so workers on hosts whose clocks disagree share one cap;
-a process tracks its own leases' age on its monotonic clock. Requests and
-tokens per minute are counted in fixed one-minute windows.
+never a worker's, so workers on hosts whose clocks disagree share one cap.
+A process tracks the age of its own leases on its monotonic clock. Requests
+and tokens per minute are counted in fixed one-minute windows.
 
 Within one process, a single coroutine at a time requests a lease from Redis
 and the others queue behind it, and a finished request hands its lease straight

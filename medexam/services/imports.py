@@ -37,7 +37,7 @@ ProgressCallback = Callable[[str, int], None]
 
 @dataclass
 class ImportReport:
-    """What an import created, found already stored, skipped as repeats, and rejected."""
+    """Outcome of an import: rows created, already stored, skipped as repeats, and rejected."""
 
     job_id: int
     file_format: str
