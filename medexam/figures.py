@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import logging
+import shutil
+import subprocess
 
 import matplotlib
 
@@ -29,12 +31,50 @@ CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanY
 _font_configured = False
 
 
+def _fontconfig_cjk_files() -> list[str]:
+    """Return the files of the CJK fonts that fontconfig lists, or [] without fc-list.
+
+    matplotlib lists system fonts once, in a cache under MPLCONFIGDIR, and does
+    not see fonts installed after that: a machine that drew a figure before
+    fonts-noto-cjk was installed would draw boxes until the cache is deleted.
+    """
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return []
+    try:
+        listing = subprocess.run(
+            [fc_list, ":lang=zh", "file"], capture_output=True, text=True, timeout=20, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return sorted({line.split(":")[0].strip() for line in listing.splitlines() if line.strip()})
+
+
+def _family_names() -> set[str]:
+    return {entry.name for entry in font_manager.fontManager.ttflist}
+
+
+def _cjk_families() -> list[str]:
+    installed = _family_names()
+    return [name for name in CJK_FONTS if name in installed]
+
+
 def _configure_fonts() -> None:
     global _font_configured
     if _font_configured:
         return
-    installed = {entry.name for entry in font_manager.fontManager.ttflist}
-    available = [name for name in CJK_FONTS if name in installed]
+    available = _cjk_families()
+    if not available:
+        known = _family_names()
+        for path in _fontconfig_cjk_files():
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                logger.info("matplotlib could not read the font file %s", path)
+        # A CJK font this list does not name is still better than boxes.
+        available = _cjk_families() or sorted(_family_names() - known)
+        if available:
+            logger.info("added CJK fonts missing from matplotlib's font cache: %s", available)
     if not available:
         logger.warning("no CJK font found; install fonts-noto-cjk so Chinese labels render")
     matplotlib.rcParams["font.sans-serif"] = available + ["DejaVu Sans"]

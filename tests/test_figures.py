@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import shutil
+import subprocess
+import warnings
 
+import pytest
+from matplotlib import font_manager
+
+from medexam import figures
 from medexam.figures import FIGURES, draw, figure_frame, render
 from medexam.leaderboard import leaderboard_compute
 from tests.run_rows import make_demo_board, make_model, make_question, make_response, make_run
@@ -30,6 +36,34 @@ def test_figure_chinese_labels():
     make_demo_board(per_cell=1)
     svg = render(draw("heatmap", leaderboard_compute(), language="zh-hans"), "svg").decode()
     assert "心血管内科" in svg
+
+
+def _system_has_cjk_font() -> bool:
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return False
+    listing = subprocess.run([fc_list, ":lang=zh"], capture_output=True, text=True, check=False)
+    return bool(listing.stdout.strip())
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(not _system_has_cjk_font(), reason="no CJK font installed (fonts-noto-cjk)")
+def test_chinese_glyphs_drawn_after_stale_font_cache(monkeypatch):
+    # matplotlib's font cache was built before fonts-noto-cjk was installed:
+    # its list of fonts has no CJK family, though fontconfig has one.
+    stale = [entry for entry in font_manager.fontManager.ttflist if "CJK" not in entry.name]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", stale)
+    font_manager.fontManager._findfont_cached.cache_clear()
+    monkeypatch.setattr(figures, "_font_configured", False)
+    make_demo_board(per_cell=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = render(draw("heatmap", leaderboard_compute(), language="zh-hans"), "png")
+    missing = [
+        str(warning.message) for warning in caught if "missing from font" in str(warning.message)
+    ]
+    assert png.startswith(b"\x89PNG")
+    assert missing == []
 
 
 @pytest.mark.django_db
