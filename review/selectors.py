@@ -82,6 +82,13 @@ def reviewer_progress(reviewer: Reviewer) -> Progress:
     return Progress(total=counts["total"], today=counts["today"], streak_days=streak)
 
 
+def open_slots_without_specialty() -> int:
+    """Count open slots whose question has no specialty: only general reviewers receive them."""
+    return Assignment.objects.filter(
+        status=Assignment.Status.OPEN, specialty__isnull=True
+    ).count()
+
+
 @dataclass
 class QueueEntry:
     response_id: int

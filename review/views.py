@@ -64,8 +64,16 @@ def next_item(request: HttpRequest) -> HttpResponse:
 
     assignment = services.assignment_claim_next(reviewer=reviewer)
     if assignment is None:
-        progress = selectors.reviewer_progress(reviewer)
-        return render(request, "review/next.html", {"progress": progress})
+        # Say why nothing comes when the reviewer's profile, not the work, is the cause.
+        no_scope = not reviewer.is_general and not reviewer.specialties.exists()
+        context = {
+            "progress": selectors.reviewer_progress(reviewer),
+            "no_scope": no_scope,
+            "waiting_without_specialty": (
+                0 if reviewer.is_general else selectors.open_slots_without_specialty()
+            ),
+        }
+        return render(request, "review/next.html", context)
     return redirect("review:item", assignment_id=assignment.pk)
 
 

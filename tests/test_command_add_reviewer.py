@@ -150,3 +150,49 @@ def test_deactivate_stops_new_responses(plain_http):
     page = client.get("/review/")
     assert page.status_code == 200
     assert not reviewer.assignments.exists()
+
+
+def test_specialist_hint_counts_unspecialised_slots(plain_http):
+    run = build.run(reviews_per_response=2)
+    build.response(run, build.question(specialty_code=None))
+    services.assignments_create_for_run(run_id=run.pk)
+    build.specialty("oncology")
+    password = _password(_add("dr_he", "--specialty", "oncology"))
+    client = Client()
+    client.login(username="dr_he", password=password)
+
+    page = client.get("/review/").content.decode()
+    assert 'id="waiting-without-specialty"' in page
+    assert "2 条没有专科的题目的模型回答正在等待审核" in page
+    assert 'id="no-scope"' not in page
+
+
+def test_general_reviewer_gets_no_scope_hint(plain_http):
+    run = build.run(reviews_per_response=1)
+    build.response(run, build.question(specialty_code=None))
+    services.assignments_create_for_run(run_id=run.pk)
+    password = _password(_add("dr_ma", "--general"))
+    client = Client()
+    client.login(username="dr_ma", password=password)
+    client.get("/review/")  # claims the one slot
+    other = Client()
+    _add("dr_lu", "--general")
+    user = get_user_model().objects.get(username="dr_lu")
+    user.set_password("pw-dr-lu-42")
+    user.save()
+    other.login(username="dr_lu", password="pw-dr-lu-42")
+
+    page = other.get("/review/").content.decode()
+    assert 'id="nothing-waiting"' in page
+    assert 'id="waiting-without-specialty"' not in page
+
+
+def test_reviewer_without_scope_told_why(plain_http, make_user):
+    reviewer = build.reviewer(make_user, "dr_gao", specialty_codes=())
+    client = Client()
+    client.force_login(reviewer.user)
+    client.cookies["django_language"] = "en"
+
+    page = client.get("/review/").content.decode()
+    assert 'id="no-scope"' in page
+    assert "names no specialty" in page
