@@ -7,6 +7,8 @@ has_role, never by comparing group names inline.
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext, pgettext_lazy
 
 REVIEWER = "reviewer"
 ADJUDICATOR = "adjudicator"
@@ -14,6 +16,13 @@ COORDINATOR = "coordinator"
 CURATOR = "curator"
 
 ALL_ROLES = (REVIEWER, ADJUDICATOR, COORDINATOR, CURATOR)
+
+ROLE_NAMES = {
+    REVIEWER: pgettext_lazy("role", "reviewer"),
+    ADJUDICATOR: pgettext_lazy("role", "adjudicator"),
+    COORDINATOR: pgettext_lazy("role", "coordinator"),
+    CURATOR: pgettext_lazy("role", "curator"),
+}
 
 
 # Attribute that caches a user's group names on the user object.
@@ -42,3 +51,37 @@ def has_role(user: AbstractBaseUser | AnonymousUser, *roles: str) -> bool:
     if getattr(user, "is_superuser", False):
         return True
     return not role_names(user).isdisjoint(roles)  # type: ignore[arg-type]
+
+
+def missing_role_message(*allowed: str) -> str:
+    """Return the access-denied text for a user with none of the allowed roles.
+
+    The text names the roles and who grants them. Only administrators grant
+    roles, by adding the account to the group named after the role in the
+    admin. add_reviewer also grants the reviewer role.
+    """
+    names = pgettext("list separator", ", ").join(str(ROLE_NAMES.get(r, r)) for r in allowed)
+    groups = ", ".join(allowed)
+
+    # Chinese has one plural form, but the sentence for a single role reads
+    # differently from the one for a choice, so these are separate messages.
+    if len(allowed) == 1:
+        needed = _("This page needs the role %(roles)s.")
+        grant = _(
+            "An administrator grants it by adding your account to the group %(groups)s "
+            "in the admin."
+        )
+    else:
+        needed = _("This page needs one of the roles %(roles)s.")
+        grant = _(
+            "An administrator grants one by adding your account to one of the groups "
+            "%(groups)s in the admin."
+        )
+    message = needed % {"roles": names} + " " + grant % {"groups": groups}
+
+    if REVIEWER in allowed:
+        message += " " + _(
+            "A reviewer's account can also be set up with "
+            "manage.py add_reviewer USERNAME --specialty CODE."
+        )
+    return message

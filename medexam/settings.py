@@ -263,9 +263,14 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {"permission_denied": {"()": "medexam.log_filters.PermissionDeniedFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
+        # Django's default gives "django" a console handler of its own when DEBUG
+        # is on, so every record was printed twice. It now goes to the root handler.
+        "django": {"level": "INFO"},
+        "django.request": {"filters": ["permission_denied"]},
         "medexam": {"level": LOG_LEVEL},
         "review": {"level": LOG_LEVEL},
         "workers": {"level": LOG_LEVEL},

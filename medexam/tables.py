@@ -238,13 +238,18 @@ def human_frame(frame: pd.DataFrame, board: Leaderboard, *, language: str) -> pd
 
     Call it inside translation.override(language); unknown columns keep their key.
     """
-    names = {c.code: _column_label(c, language) for c in board.specialties + board.levels}
+    # Look codes up per kind because specialties and levels both use "unassigned",
+    # and a specialty may share any other code with a level too.
+    names = {
+        "specialty": {c.code: _column_label(c, language) for c in board.specialties},
+        "level": {c.code: _column_label(c, language) for c in board.levels},
+    }
     headers = _headers()
 
     def header(key: str) -> str:
         prefix, _sep, code = str(key).partition(":")
-        if prefix in ("specialty", "level") and code:
-            return _("%(name)s (%%)") % {"name": names.get(code, code)}
+        if prefix in names and code:
+            return _("%(name)s (%%)") % {"name": names[prefix].get(code, code)}
         return headers.get(str(key), str(key))
 
     human = frame.copy()
@@ -252,9 +257,9 @@ def human_frame(frame: pd.DataFrame, board: Leaderboard, *, language: str) -> pd
         human["architecture"] = human["architecture"].map(architecture_label)
     if "baseline" in human.columns:
         human["baseline"] = human["baseline"].map(lambda value: _("yes") if value else "")
-    for key in ("specialty", "level"):
+    for key, labels in names.items():
         if key in human.columns:
-            human[key] = human[key].map(lambda code: names.get(code, code))
+            human[key] = human[key].replace(labels)
     return human.rename(columns=header)
 
 

@@ -84,7 +84,7 @@ def export_response(fmt: str, version: DatasetVersion | None) -> HttpResponseBas
 
 def _require_dataset_role(request: HttpRequest) -> None:
     if not roles.has_role(request.user, *DATASET_ROLES):
-        raise PermissionDenied(_("Only coordinators and curators may manage datasets."))
+        raise PermissionDenied(roles.missing_role_message(*DATASET_ROLES))
 
 
 @login_required

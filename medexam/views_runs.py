@@ -11,7 +11,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, re_path
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
@@ -41,7 +40,7 @@ ACTIONS = {
 
 def _require_run_role(request: HttpRequest) -> None:
     if not roles.has_role(request.user, roles.CURATOR, roles.COORDINATOR):
-        raise PermissionDenied(_("Run pages are open to curators and coordinators only."))
+        raise PermissionDenied(roles.missing_role_message(roles.CURATOR, roles.COORDINATOR))
 
 
 @login_required

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import krippendorff
 import numpy as np
+from django.utils.translation import gettext_noop
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +39,13 @@ BOOTSTRAP_SEED = 20261204
 BOOTSTRAP_SAMPLES = 1000
 BOOTSTRAP_METHOD: Resampling = "units"
 
-UNDEFINED_ONE_CODER = "fewer than two reviewers"
-UNDEFINED_NO_PAIRS = "no unit was rated by two or more reviewers"
-UNDEFINED_ONE_VALUE = "every rating has the same value, so disagreement expected by chance is zero"
+# JSON output keeps these reasons in English. Screens and commands pass them
+# through gettext, which finds them in the catalogue because of gettext_noop.
+UNDEFINED_ONE_CODER = gettext_noop("fewer than two reviewers")
+UNDEFINED_NO_PAIRS = gettext_noop("no unit was rated by two or more reviewers")
+UNDEFINED_ONE_VALUE = gettext_noop(
+    "every rating has the same value, so disagreement expected by chance is zero"
+)
 
 
 @dataclass(frozen=True)

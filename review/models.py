@@ -126,7 +126,10 @@ class Assignment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"slot {self.slot} of response {self.response_id}"
+        return _("slot %(slot)s of response %(response)s") % {
+            "slot": self.slot,
+            "response": self.response_id,
+        }
 
 
 class Review(models.Model):
@@ -197,7 +200,10 @@ class Review(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"review {self.pk} of response {self.response_id}"
+        return _("review %(id)s of response %(response)s") % {
+            "id": self.pk,
+            "response": self.response_id,
+        }
 
 
 class Adjudication(models.Model):
@@ -235,7 +241,10 @@ class Adjudication(models.Model):
         verbose_name_plural = _("adjudications")
 
     def __str__(self) -> str:
-        return f"adjudication {self.pk} of question {self.question_id}"
+        return _("adjudication %(id)s of question %(question)s") % {
+            "id": self.pk,
+            "question": self.question_id,
+        }
 
 
 class Skip(models.Model):

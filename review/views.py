@@ -43,7 +43,7 @@ def role_required(*allowed: str) -> Callable[[View], View]:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not roles.has_role(request.user, *allowed):
-                raise PermissionDenied
+                raise PermissionDenied(roles.missing_role_message(*allowed))
             return view(request, *args, **kwargs)
 
         return wrapper

@@ -70,3 +70,19 @@ def test_columns_filters_actions_translated(make_user):
                 if untranslated(description % {"verbose_name_plural": "x"}):
                     missing.append(f"{model.__name__} action {name}: {description}")
     assert missing == [], "\n".join(missing)
+
+
+@pytest.mark.django_db
+def test_assignment_list_names_response_in_chinese(client, make_user):
+    from tests.review_data import make_question, make_response, make_review, make_reviewers
+    from tests.review_data import make_run as make_review_run
+
+    response = make_response(make_review_run("model-a"), make_question(), "A")
+    make_review(response, make_reviewers(1)[0], "correct")
+    client.force_login(make_user("admin", is_superuser=True, is_staff=True))
+
+    page = client.get("/admin/review/assignment/").content.decode()
+
+    expected = f"模型回答 {response.pk}（评测任务 {response.run_id}，题目 {response.question_id}）"
+    assert expected in page
+    assert f"response {response.pk} (run" not in page

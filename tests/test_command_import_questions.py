@@ -89,7 +89,8 @@ def test_output_chinese_by_default(tmp_path):
         call_command("import_questions", str(path), "--format", "jsonl", stdout=out, stderr=err)
     text = out.getvalue()
     assert "拒绝：第 3 行，标准答案：" in text
-    assert "近似重复（文件内）：行 1, 2，已存题目 -，相似度" in text
+    assert "近似重复（文件内）：行 1, 2，相似度" in text
+    assert "已存题目" not in text
     assert "将新建" not in text
     assert "已新建 0" in text
     assert "未存储任何题目" in str(info.value)
@@ -146,3 +147,22 @@ def test_language_option_sets_reasons(tmp_path):
     assert str(info.value) == "1 row rejected; nothing was stored. Fix it and run again."
     assert "rejected: line 1, stem: the stem is empty" in out.getvalue()
     assert ImportJob.objects.get().errors[0]["reason"].startswith("the stem is empty")
+
+
+def test_near_duplicate_names_stored_question(tmp_path):
+    stem = "患者男，62岁，突发胸骨后压榨样疼痛2小时，伴大汗，心电图示ST段抬高，最可能的诊断是"
+    first = write_jsonl(
+        tmp_path / "first.jsonl", [{"stem": stem, "options": {"A": "x", "B": "y"}, "answer": "A"}]
+    )
+    call_command("import_questions", str(first), stdout=StringIO(), stderr=StringIO())
+    stored = Question.objects.get()
+    variant = stem.replace("压榨样", "压榨性")
+    second = write_jsonl(
+        tmp_path / "second.jsonl",
+        [{"stem": variant, "options": {"A": "x", "B": "y"}, "answer": "A"}],
+    )
+
+    out = StringIO()
+    call_command("import_questions", str(second), stdout=out, stderr=StringIO())
+
+    assert f"lines 1, stored questions {stored.pk}, similarity" in out.getvalue()

@@ -75,6 +75,17 @@ def test_agreement_text_names_resampling_in_chinese(tmp_path, resampling, label)
     assert f"of {resampling}" not in text
 
 
+def test_agreement_text_translates_same_value_reason(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("A,1,1,1\nB,1,1,1\nC,1,1,1\n", encoding="utf-8")
+    with translation.override("zh-hans"):
+        text = run_command("agreement", "--input", str(path), "--bootstrap", "0")
+    assert "alpha(nominal)=无法计算（所有评分取值相同，偶然预期的不一致为零）" in text
+    assert "A: ratings=3  alpha_without=无法计算（所有评分取值相同" in text
+    assert "every rating" not in text
+    assert "undefined" not in text
+
+
 def test_agreement_input_without_labels(tmp_path):
     path = tmp_path / "table.csv"
     path.write_text("1,2,2\n1,2,3\n", encoding="utf-8")
@@ -88,7 +99,7 @@ def test_agreement_input_without_labels(tmp_path):
 def test_agreement_input_rejects_text(tmp_path):
     path = tmp_path / "table.csv"
     path.write_text("A,1,x\nB,1,2\n", encoding="utf-8")
-    with pytest.raises(CommandError, match="not a number"):
+    with translation.override("en"), pytest.raises(CommandError, match="not a number"):
         run_command("agreement", "--input", str(path), "--level", "interval")
 
 

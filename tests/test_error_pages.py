@@ -28,3 +28,26 @@ def test_default_validity_rule_set_exists():
     rule_set = ValidityRuleSet.objects.get(name="standard")
     assert rule_set.min_reviews == 3
     assert rule_set.flag_actions["ambiguous"] == "exclude"
+
+
+@pytest.mark.django_db
+def test_forbidden_page_names_reviewer_role(client, make_user):
+    client.force_login(make_user("no-role-user"))
+    response = client.get("/review/")
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "“审核医师”" in page
+    assert "reviewer" in page
+    assert "manage.py add_reviewer" in page
+
+
+@pytest.mark.django_db
+def test_forbidden_page_names_run_roles(client, make_user, settings):
+    client.force_login(make_user("no-role-user"))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = client.get("/runs/")
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "This page needs one of the roles curator, coordinator." in page
+    assert "one of the groups curator, coordinator in the admin" in page
+    assert "add_reviewer" not in page

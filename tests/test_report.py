@@ -185,3 +185,24 @@ def test_report_without_common_items(db, tmp_path):
     assert "No question was answered by every model" in printed
     assert "--scope all" in printed
     assert r"\begin{tabular}{llllllll}" in table
+
+
+@pytest.mark.parametrize(
+    ("language", "specialty", "level"),
+    [("zh-hans", "未分专科", "未分级别"), ("en", "No specialty", "No level")],
+)
+def test_report_names_unassigned_groups(db, tmp_path, language, specialty, level):
+    from tests.run_rows import make_model, make_question, make_response, make_run
+
+    run = make_run(make_model("mock-qwen"))
+    for number in range(1, 3):
+        make_response(run, make_question(number, specialty=None, level=None), "A")
+
+    run_report(tmp_path, "--language", language)
+
+    accuracy = (tmp_path / "accuracy.md").read_text(encoding="utf-8").splitlines()[0]
+    pairs = (tmp_path / "specialty_level.md").read_text(encoding="utf-8").splitlines()[2]
+    percent = "（%）" if language == "zh-hans" else " (%)"
+    assert f"| {specialty}{percent} |" in accuracy
+    assert f"| {level}{percent} |" in accuracy
+    assert pairs.startswith(f"| mock-qwen | {specialty} | {level} |")

@@ -185,3 +185,9 @@ def test_page_warns_without_common_items(in_english, db):
     assert response.context["board_data"]["common_item_count"] == 0
     assert 'id="no-common-items"' in response.text
     assert "No question was answered by every listed model" in response.text
+
+
+def test_page_chinese_names_endpoint(signed_in, uneven):
+    response = signed_in.get(reverse("leaderboard"))
+    assert "1 条因服务端点配置错误" in response.text
+    assert "因 endpoint" not in response.text

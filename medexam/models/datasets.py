@@ -152,7 +152,10 @@ class DatasetItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"question {self.question_id} in dataset {self.dataset_id}"
+        return _("question %(question)s in dataset %(dataset)s") % {
+            "question": self.question_id,
+            "dataset": self.dataset_id,
+        }
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         published = DatasetVersion.objects.filter(

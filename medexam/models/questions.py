@@ -183,7 +183,10 @@ class QuestionChange(models.Model):
         verbose_name_plural = _("question changes")
 
     def __str__(self) -> str:
-        return f"{self.field} of question {self.question_id}"
+        return _("%(field)s of question %(question)s") % {
+            "field": self.field,
+            "question": self.question_id,
+        }
 
 
 class ImportJob(models.Model):
@@ -232,4 +235,4 @@ class ImportJob(models.Model):
         verbose_name_plural = _("import jobs")
 
     def __str__(self) -> str:
-        return f"import {self.pk} of {self.source_name}"
+        return _("import %(id)s of %(file)s") % {"id": self.pk, "file": self.source_name}

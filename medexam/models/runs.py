@@ -65,7 +65,7 @@ class EvaluationRun(models.Model):
         verbose_name_plural = _("evaluation runs")
 
     def __str__(self) -> str:
-        return self.name or f"run {self.pk}"
+        return self.name or _("run %(id)s") % {"id": self.pk}
 
 
 class ModelResponse(models.Model):
@@ -130,7 +130,11 @@ class ModelResponse(models.Model):
         indexes = [models.Index(fields=["run", "state"], name="response_run_state")]
 
     def __str__(self) -> str:
-        return f"response {self.pk} (run {self.run_id}, question {self.question_id})"
+        return _("response %(id)s (run %(run)s, question %(question)s)") % {
+            "id": self.pk,
+            "run": self.run_id,
+            "question": self.question_id,
+        }
 
 
 class Attempt(models.Model):
@@ -167,4 +171,7 @@ class Attempt(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"attempt {self.number} of response {self.response_id}"
+        return _("attempt %(number)s of response %(response)s") % {
+            "number": self.number,
+            "response": self.response_id,
+        }

@@ -17,7 +17,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--name", required=True, help=_("unique model name"))
         parser.add_argument("--family", default="", help=_("model family, e.g. Qwen2.5"))
-        parser.add_argument("--architecture", choices=["dense", "moe", "baseline"], default="dense")
+        parser.add_argument(
+            "--architecture",
+            choices=["dense", "moe", "baseline"],
+            default="dense",
+            help=_("dense, moe (mixture-of-experts) or baseline; default dense"),
+        )
         parser.add_argument("--total-params-b", type=float, help=_("total parameters, billions"))
         parser.add_argument(
             "--active-params-b", type=float, help=_("parameters active per token, billions")
@@ -32,8 +37,15 @@ class Command(BaseCommand):
         parser.add_argument("--rpm", type=int, help=_("requests per minute limit"))
         parser.add_argument("--tpm", type=int, help=_("tokens per minute limit"))
         parser.add_argument("--timeout", type=float, default=120.0, help=_("request timeout, s"))
-        parser.add_argument("--temperature", type=float, default=0.0)
-        parser.add_argument("--max-tokens", type=int, default=2048)
+        parser.add_argument(
+            "--temperature", type=float, default=0.0, help=_("sampling temperature; default 0")
+        )
+        parser.add_argument(
+            "--max-tokens",
+            type=int,
+            default=2048,
+            help=_("max tokens the model may generate per response; default 2048"),
+        )
         parser.add_argument("--stream", action="store_true", help=_("stream responses (SSE)"))
         parser.add_argument("--baseline", choices=BASELINES, help=_("a baseline; no server"))
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from medexam.exports import FORMATS, export_write
+from medexam.management.base import TranslatedCommand
 from medexam.models import DatasetVersion, ValidityRuleSet
 from medexam.services.datasets import dataset_version_create, dataset_version_get
 
 
-class Command(BaseCommand):
-    help = (
+class Command(TranslatedCommand):
+    help = gettext_lazy(
         "Export a dataset version as JSONL, CSV, Parquet or a Markdown datasheet. Without "
         "--version or --create, export the current questions with their reviews, agreement "
         "and validity status."
@@ -26,19 +28,32 @@ class Command(BaseCommand):
         return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--format", choices=FORMATS, required=True, help="Export format.")
-        parser.add_argument("--output", type=Path, required=True, help="File to write.")
+        parser.add_argument(
+            "--format", choices=FORMATS, required=True, help=gettext_lazy("Export format.")
+        )
+        parser.add_argument(
+            "--output", type=Path, required=True, help=gettext_lazy("File to write.")
+        )
         source = parser.add_mutually_exclusive_group()
-        source.add_argument("--version", help="Existing version as NAME:N (NAME alone: latest).")
-        source.add_argument("--create", metavar="NAME", help="Create the next version of NAME.")
+        source.add_argument(
+            "--version",
+            help=gettext_lazy("Existing version as NAME:N (NAME alone: latest)."),
+        )
+        source.add_argument(
+            "--create", metavar="NAME", help=gettext_lazy("Create the next version of NAME.")
+        )
         parser.add_argument(
             "--rule-set",
-            help="Validity rule set name for --create (default: the only rule set, if one).",
+            help=gettext_lazy(
+                "Validity rule set name for --create (default: the only rule set, if one)."
+            ),
         )
         parser.add_argument(
             "--all-items",
             action="store_true",
-            help="With --create, keep every active question with its status, not only validated.",
+            help=gettext_lazy(
+                "With --create, keep every active question with its status, not only validated."
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -65,7 +80,9 @@ class Command(BaseCommand):
 
         output: Path = options["output"]
         if not output.parent.exists():
-            raise CommandError(f"Folder {output.parent} does not exist; create it first.")
+            raise CommandError(
+                _("Folder %(folder)s does not exist; create it first.") % {"folder": output.parent}
+            )
         export_write(options["format"], str(output), version)
         self.stdout.write(_("Wrote %(path)s.") % {"path": output})
 
@@ -74,11 +91,13 @@ class Command(BaseCommand):
             try:
                 return ValidityRuleSet.objects.get(name=name)
             except ValidityRuleSet.DoesNotExist as exc:
-                raise CommandError(f"Validity rule set {name!r} not found.") from exc
+                message = _("Validity rule set %(name)r not found.") % {"name": name}
+                raise CommandError(message) from exc
         rule_sets = list(ValidityRuleSet.objects.all()[:2])
         if len(rule_sets) != 1:
-            raise CommandError(
-                "Name the validity rule set with --rule-set; "
-                f"{'none exists' if not rule_sets else 'there is more than one'}."
-            )
+            if rule_sets:
+                message = _("More than one validity rule set exists; name one with --rule-set.")
+            else:
+                message = _("No validity rule set exists; create one in the admin first.")
+            raise CommandError(message)
         return rule_sets[0]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from medexam.management.base import TranslatedCommand
 from medexam.services.near_duplicates import near_duplicate_threshold, near_duplicates_refresh
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = gettext_lazy(
         "Find groups of questions with nearly equal stems in the whole bank and mark them "
         "for the admin's near-duplicate filter."

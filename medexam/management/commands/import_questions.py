@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext
@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext
 from medexam.importers import FORMATS, ReaderOptions
 from medexam.importers.labels import NEAR_DUPLICATE_KINDS, field_label
 from medexam.importers.validate import Defaults
+from medexam.management.base import TranslatedCommand
 from medexam.services.imports import (
     ImportReport,
     import_job_create,
@@ -28,7 +29,7 @@ PRINT_ERRORS_MAX = 200
 STAGES = {"read": gettext_lazy("read"), "stored": gettext_lazy("stored")}
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = gettext_lazy(
         "Import questions from XMedBench JSONL, CMB, CSV, Excel or the project's JSONL. "
         "Any rejected row means nothing is stored."
@@ -172,11 +173,19 @@ class Command(BaseCommand):
                 % {"line": duplicate["line"], "first": duplicate["first_line"]}
             )
         for group in report.near_duplicates:
-            message = _("near-duplicate (%(kind)s): lines %(lines)s, stored questions %(ids)s") % {
+            values = {
                 "kind": NEAR_DUPLICATE_KINDS.get(str(group["kind"]), group["kind"]),
                 "lines": _join(group["lines"]),
-                "ids": _join(group["question_ids"]) or "-",
+                "ids": _join(group["question_ids"]),
             }
+            # A group found within the file involves no stored question.
+            if values["ids"]:
+                message = (
+                    _("near-duplicate (%(kind)s): lines %(lines)s, stored questions %(ids)s")
+                    % values
+                )
+            else:
+                message = _("near-duplicate (%(kind)s): lines %(lines)s") % values
             if "similarity" in group:
                 message += _(", similarity %(similarity).2f") % {"similarity": group["similarity"]}
             if group["kind"] == "stored_key_differs":

@@ -1,19 +1,28 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from medexam.management.base import TranslatedCommand
 from medexam.models import EvaluationRun
 from medexam.services.responses import responses_reextract
 
 
-class Command(BaseCommand):
-    help = "Re-extract answers from stored raw text with the current rules, and re-score them."
+class Command(TranslatedCommand):
+    help = gettext_lazy(
+        "Re-extract answers from stored raw text with the current rules, and re-score them."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--run", type=int, help="Evaluation run id; all runs when omitted.")
         parser.add_argument(
-            "--batch-size", type=int, default=2000, help="Rows read and written per batch."
+            "--run", type=int, help=gettext_lazy("Evaluation run id; all runs when omitted.")
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=2000,
+            help=gettext_lazy("Rows read and written per batch."),
         )
 
     def handle(self, *args, run=None, batch_size=2000, **options):

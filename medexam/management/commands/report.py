@@ -4,9 +4,9 @@ import json
 import logging
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import translation
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from medexam import figures, tables
@@ -21,36 +21,39 @@ from medexam.leaderboard import (
     paired_comparisons,
     size_correlations,
 )
+from medexam.management.base import TranslatedCommand
 from medexam.models import Question
 from medexam.statistics import Correlation, Difference
 
 logger = logging.getLogger(__name__)
 
 
-class Command(BaseCommand):
-    help = (
+class Command(TranslatedCommand):
+    help = gettext_lazy(
         "Write the leaderboard as a paper lays it out: tables as CSV, Markdown and LaTeX, "
         "figures as PNG and SVG, paired model comparisons and the size-accuracy correlation."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--output", required=True, help="Directory to write into (created).")
+        parser.add_argument(
+            "--output", required=True, help=gettext_lazy("Directory to write into (created).")
+        )
         parser.add_argument(
             "--validated",
             action="store_true",
-            help="Use only questions whose validity is validated.",
+            help=gettext_lazy("Use only questions whose validity is validated."),
         )
         parser.add_argument(
             "--language",
             default="zh-hans",
             choices=["zh-hans", "en"],
-            help="Language of column and figure labels.",
+            help=gettext_lazy("Language of column and figure labels."),
         )
         parser.add_argument(
             "--scope",
             default=COMMON,
             choices=SCOPES,
-            help=(
+            help=gettext_lazy(
                 "common (default): compare models on the questions all of them answered; "
                 "all: score each model on all the questions it answered."
             ),

@@ -10,12 +10,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from medexam import roles
+from medexam.management.base import TranslatedCommand
 from medexam.models import Specialty
 from review.models import Reviewer
 from review.services import reviewer_update
@@ -24,7 +25,7 @@ from review.services import reviewer_update
 EXTRA_ROLES = (roles.ADJUDICATOR, roles.COORDINATOR)
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = gettext_lazy(
         "Create or update a physician's account and reviewer profile. A new account gets a "
         "generated password, printed once, unless --password-stdin gives one."

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from medexam.management.base import TranslatedCommand
 from review import agreement
 from review.agreement_report import GROUPINGS, agreement_report
 
@@ -29,11 +31,14 @@ def read_reliability_csv(
         with path.open(encoding="utf-8-sig", newline="") as handle:
             rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
     except OSError as exc:
-        raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
+        message = _("Cannot read %(path)s: %(error)s.") % {"path": path, "error": exc.strerror}
+        raise CommandError(message) from exc
     if header:
         rows = rows[1:]
     if not rows:
-        raise CommandError(f"{path} has no rating rows; expected one row per coder.")
+        raise CommandError(
+            _("%(path)s has no rating rows; expected one row per coder.") % {"path": path}
+        )
 
     labelled = not all(_is_number(row[0]) or not row[0].strip() for row in rows)
     labels = (
@@ -52,10 +57,13 @@ def read_reliability_csv(
             if cell is None:
                 continue
             if not _is_number(cell):
+                message = _(
+                    "Row %(row)r, column %(column)d: %(cell)r is not a number; %(level)s "
+                    "data needs numbers. Use --header if this is a row of unit names, or "
+                    "--level nominal for categories."
+                )
                 raise CommandError(
-                    f"Row {labels[i]!r}, column {j + 1}: {cell!r} is not a number; "
-                    f"{level} data needs numbers. Use --header if this is a row of unit "
-                    "names, or --level nominal for categories."
+                    message % {"row": labels[i], "column": j + 1, "cell": cell, "level": level}
                 )
             matrix[i, j] = float(cell)
     return matrix, labels
@@ -68,51 +76,61 @@ def _is_number(text: str) -> bool:
         return False
 
 
-class Command(BaseCommand):
-    help = (
+class Command(TranslatedCommand):
+    help = gettext_lazy(
         "Report Krippendorff's alpha and related agreement figures over stored reviews, "
         "or over an external CSV reliability table (--input)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
-        parser.add_argument("--by", choices=GROUPINGS, help="Also report per group.")
-        parser.add_argument("--run", type=int, help="Only reviews of this evaluation run id.")
+        parser.add_argument(
+            "--json", action="store_true", help=gettext_lazy("Print JSON instead of a table.")
+        )
+        parser.add_argument("--by", choices=GROUPINGS, help=gettext_lazy("Also report per group."))
+        parser.add_argument(
+            "--run", type=int, help=gettext_lazy("Only reviews of this evaluation run id.")
+        )
         parser.add_argument(
             "--input",
             type=Path,
-            help="CSV reliability table: one row per coder, one column per unit.",
+            help=gettext_lazy("CSV reliability table: one row per coder, one column per unit."),
         )
         parser.add_argument(
-            "--header", action="store_true", help="The first row of --input names the units."
+            "--header",
+            action="store_true",
+            help=gettext_lazy("The first row of --input names the units."),
         )
         parser.add_argument(
             "--level",
             choices=agreement.LEVELS,
             default=None,
-            help="Level of measurement: for --input (default nominal), or for the 1-5 ratings "
-            "of stored reviews (default ordinal).",
+            help=gettext_lazy(
+                "Level of measurement: for --input (default nominal), or for the 1-5 ratings "
+                "of stored reviews (default ordinal)."
+            ),
         )
         parser.add_argument(
             "--bootstrap",
             type=int,
             default=agreement.BOOTSTRAP_SAMPLES,
-            help="Bootstrap resamples for the 95%% interval (0 turns it off).",
+            help=gettext_lazy("Bootstrap resamples for the 95%% interval (0 turns it off)."),
         )
         parser.add_argument(
             "--resampling",
             choices=agreement.RESAMPLINGS,
             default=agreement.BOOTSTRAP_METHOD,
-            help="What the bootstrap resamples: units, or pairs of values within units "
-            "(Hayes and Krippendorff 2007).",
+            help=gettext_lazy(
+                "What the bootstrap resamples: units, or pairs of values within units "
+                "(Hayes and Krippendorff 2007)."
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["bootstrap"] < 0:
-            raise CommandError("--bootstrap must be 0 or more.")
+            raise CommandError(_("--bootstrap must be 0 or more."))
         if options["input"]:
             if options["by"] or options["run"]:
-                raise CommandError("--by and --run apply to stored reviews, not to --input.")
+                raise CommandError(_("--by and --run apply to stored reviews, not to --input."))
             level: agreement.Level = options["level"] or "nominal"
             matrix, coders = read_reliability_csv(options["input"], level, header=options["header"])
             report = {
@@ -164,15 +182,21 @@ class Command(BaseCommand):
             if "dimensions" in group:
                 for name, figures in group["dimensions"].items():
                     self.stdout.write(f"  {name}: {_format_figures(figures)}")
+            elif report["by"] == "reviewer":
+                for name, figures in group.items():
+                    self.stdout.write(f"  {name}: {_format_coder(figures)}")
             else:
                 self.stdout.write("  " + json.dumps(group, ensure_ascii=False, allow_nan=False))
         for coder, figures in (report.get("coders") or {}).items():
-            self.stdout.write(f"{coder}: " + json.dumps(figures, ensure_ascii=False))
+            self.stdout.write(f"{coder}: {_format_coder(figures)}")
 
 
 def _format_coefficient(data: dict[str, Any]) -> str:
     if data["value"] is None:
-        return _("undefined (%(reason)s)") % {"reason": data.get("undefined", "")}
+        # The reason is one of the agreement.UNDEFINED_* messages, stored in English.
+        # gettext("") would return the catalogue header, so an empty reason stays empty.
+        reason = data.get("undefined") or ""
+        return _("undefined (%(reason)s)") % {"reason": _(reason) if reason else ""}
     text = f"{data['value']:.3f}"
     if "ci" in data:
         text += f" [{data['ci'][0]:.3f}, {data['ci'][1]:.3f}]"
@@ -188,4 +212,14 @@ def _format_figures(figures: dict[str, Any]) -> str:
         parts.append(f"fleiss={_format_coefficient(figures['fleiss_kappa'])}")
         parts.append(f"ac1={_format_coefficient(figures['gwet_ac1'])}")
     parts.append(f"units={figures['pairable_units']}/{figures['units']}")
+    return "  ".join(parts)
+
+
+def _format_coder(figures: dict[str, Any]) -> str:
+    parts = [
+        f"ratings={figures['ratings']}",
+        f"alpha_without={_format_coefficient(figures['alpha_without'])}",
+        f"pairwise={_format_coefficient(figures['pairwise_agreement'])}",
+        f"mean_kappa={_format_coefficient(figures['mean_cohen_kappa'])}",
+    ]
     return "  ".join(parts)
