@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import asdict
 from typing import Any
 
-from medexam.models import ModelResponse, Question
-from review.models import Adjudication
-from review.validity import rescore
+from medexam.leaderboard import Cell, Leaderboard, leaderboard_compute
+from medexam.models import Question
 
 logger = logging.getLogger(__name__)
 
@@ -28,64 +28,45 @@ def _ranks(accuracy: dict[str, float | None]) -> dict[str, int | None]:
     return ranks
 
 
-def _accuracy(correct: int, total: int) -> float | None:
-    return round(correct / total, 4) if total else None
+def _figures(cell: Cell | None) -> dict[str, Any]:
+    if cell is None:
+        return {"correct": 0, "total": 0, "accuracy": None}
+    accuracy = round(cell.accuracy, 4) if cell.accuracy is not None else None
+    return {"correct": cell.correct, "total": cell.total, "accuracy": accuracy}
+
+
+def _overall_by_model(board: Leaderboard) -> dict[str, Cell]:
+    return {row.name: row.overall for row in board.rows}
 
 
 def validity_impact() -> dict[str, Any]:
-    """Compare each model's accuracy on all answered items with its accuracy on validated items.
+    """Compare the leaderboard on all items with the leaderboard on validated items.
 
-    Failed responses and extraction failures stay in the denominator. On
-    validated items whose key an adjudicator corrected, responses are scored
-    against the corrected key.
+    Both sides are medexam.leaderboard.leaderboard_compute in its default
+    scope, so they count responses exactly as /leaderboard/ and
+    /leaderboard/?validated=1 do. Configuration failures, unsent and
+    unfinished responses are left out, and a model with none counted is not
+    ranked (excluded_models). Every other failure counts as wrong. An answer
+    key corrected by adjudication is the question's key, so both sides
+    score against it.
     """
-    corrected: dict[int, str] = {}
-    adjudications = (
-        Adjudication.objects.filter(decision=Adjudication.Decision.KEY_CORRECTED)
-        .exclude(corrected_key="")
-        .order_by("question_id", "decided_at", "id")
-        .values_list("question_id", "corrected_key")
+    board_all = leaderboard_compute()
+    board_validated = leaderboard_compute(
+        items=Question.objects.filter(validity=Question.Validity.VALIDATED)
     )
-    for question_id, key in adjudications:
-        corrected[question_id] = key  # the latest correction wins
+    before = _overall_by_model(board_all)
+    after = _overall_by_model(board_validated)
 
-    before: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    after: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    question_status: dict[int, tuple[str, str | None]] = {}
-    validity: str
-    specialty: str | None
-    responses = (
-        ModelResponse.objects.filter(
-            state__in=[ModelResponse.State.DONE, ModelResponse.State.FAILED]
-        )
-        .values_list(
-            "run__model__name",
-            "question_id",
-            "question__validity",
-            "question__specialty__code",
-            "extracted_letters",
-            "is_correct",
-        )
-        .iterator(chunk_size=5000)
-    )
-    for model, question_id, validity, specialty, letters, is_correct in responses:
-        question_status[question_id] = (validity, specialty)
-        before[model][0] += int(bool(is_correct))
-        before[model][1] += 1
-        if validity == Question.Validity.VALIDATED:
-            after[model][0] += int(rescore(letters, is_correct, corrected.get(question_id)))
-            after[model][1] += 1
-
-    accuracy_before = {m: _accuracy(*before[m]) for m in before}
-    accuracy_after = {m: _accuracy(*after[m]) for m in before}
+    accuracy_before = {name: cell.accuracy for name, cell in before.items()}
+    accuracy_after = {name: after[name].accuracy if name in after else None for name in before}
     rank_before = _ranks(accuracy_before)
     rank_after = _ranks(accuracy_after)
     models = []
     for model in sorted(before, key=lambda m: (rank_before[m] or 10**9, m)):
-        old_accuracy, new_accuracy = accuracy_before[model], accuracy_after[model]
+        old, new = _figures(before[model]), _figures(after.get(model))
         change = None
-        if old_accuracy is not None and new_accuracy is not None:
-            change = round(new_accuracy - old_accuracy, 4)
+        if old["accuracy"] is not None and new["accuracy"] is not None:
+            change = round(new["accuracy"] - old["accuracy"], 4)
         old_rank, new_rank = rank_before[model], rank_after[model]
         rank_change = None
         if old_rank is not None and new_rank is not None:
@@ -93,40 +74,38 @@ def validity_impact() -> dict[str, Any]:
         models.append(
             {
                 "model": model,
-                "before": {
-                    "correct": before[model][0],
-                    "total": before[model][1],
-                    "accuracy": accuracy_before[model],
-                },
-                "after": {
-                    "correct": after[model][0],
-                    "total": after[model][1],
-                    "accuracy": accuracy_after[model],
-                },
+                "before": old,
+                "after": new,
                 "accuracy_change": change,
-                "rank_before": rank_before[model],
-                "rank_after": rank_after[model],
+                "rank_before": old_rank,
+                "rank_after": new_rank,
                 "rank_change": rank_change,
             }
         )
 
+    # The questions the all-items board compares models on, with their status.
+    question_status = Question.objects.filter(pk__in=list(board_all.question_groups)).values_list(
+        "validity", "specialty__code"
+    )
     removed: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for validity, specialty in question_status.values():
-        if validity != Question.Validity.VALIDATED:
-            key = specialty or "(none)"
-            removed[key][validity] += 1
-            removed[key]["total"] += 1
+    validated = 0
+    for validity, specialty in question_status:
+        if validity == Question.Validity.VALIDATED:
+            validated += 1
+            continue
+        key = specialty or "(none)"
+        removed[key][validity] += 1
+        removed[key]["total"] += 1
     logger.info(
         "validity impact models=%d questions=%d removed=%d",
         len(models),
-        len(question_status),
+        board_all.item_count,
         sum(v["total"] for v in removed.values()),
     )
     return {
         "models": models,
-        "questions": len(question_status),
-        "validated": sum(
-            1 for v, _ in question_status.values() if v == Question.Validity.VALIDATED
-        ),
+        "excluded_models": [asdict(model) for model in board_all.excluded_models],
+        "questions": board_all.item_count,
+        "validated": validated,
         "removed_by_specialty": {k: dict(v) for k, v in sorted(removed.items())},
     }

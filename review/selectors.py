@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
@@ -12,7 +13,7 @@ from django.db.models import Case, CharField, Count, F, Q, QuerySet, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from medexam.models import ModelResponse
+from medexam.models import ModelResponse, Question
 from review.models import Adjudication, Assignment, Review, Reviewer
 
 # How many queue entries one adjudication page lists.
@@ -95,12 +96,23 @@ class QueueEntry:
     question_id: int
     disagreement: bool = False
     flags: set[str] = field(default_factory=set)
+    # The question's validity_reasons when its validity is disputed, else empty.
+    disputed_reasons: list[dict[str, Any]] = field(default_factory=list)
     # The question's stem, so an adjudicator can tell the entries apart.
     stem: str = ""
 
 
 def adjudication_queue(limit: int = QUEUE_LIMIT) -> list[QueueEntry]:
-    """List responses whose reviewers disagree, or whose question was flagged, not yet decided."""
+    """List what waits for an adjudicator, one entry per response.
+
+    A response enters while it has no response-level decision and its
+    reviewers' final verdicts differ or a reviewer flagged its question. A
+    question whose validity is disputed enters, through its first reviewed
+    response, until a question-level decision (key corrected, question
+    excluded or kept) settles it. Validity measures the first, blind verdicts
+    and a decision on one response leaves the question disputed, so without
+    this step such a question could be in neither list.
+    """
     decided = Adjudication.objects.filter(response_id__isnull=False).values("response_id")
     pending = Review.objects.exclude(response_id__in=decided)
 
@@ -121,6 +133,7 @@ def adjudication_queue(limit: int = QUEUE_LIMIT) -> list[QueueEntry]:
         entry = entries.setdefault(response_id, QueueEntry(response_id, 0))
         entry.flags.update(flags)
 
+    _add_disputed_questions(entries, limit)
     questions = {
         response_id: (question_id, stem)
         for response_id, question_id, stem in ModelResponse.objects.filter(
@@ -130,6 +143,35 @@ def adjudication_queue(limit: int = QUEUE_LIMIT) -> list[QueueEntry]:
     for entry in entries.values():
         entry.question_id, entry.stem = questions[entry.response_id]
     return sorted(entries.values(), key=lambda entry: entry.response_id)[:limit]
+
+
+def _add_disputed_questions(entries: dict[int, QueueEntry], limit: int) -> None:
+    """Mark the entries of disputed questions, and add one for each disputed question without."""
+    reasons = dict(
+        Question.objects.filter(validity=Question.Validity.DISPUTED)
+        .order_by("id")
+        .values_list("id", "validity_reasons")[: limit * 3]
+    )
+    if not reasons:
+        return
+    reviewed = (
+        Review.objects.filter(response__question_id__in=list(reasons))
+        .values_list("response__question_id", "response_id")
+        .order_by("response_id")
+        .distinct()
+    )
+    first_response: dict[int, int] = {}
+    listed: set[int] = set()
+    for question_id, response_id in reviewed:
+        first_response.setdefault(question_id, response_id)
+        if response_id in entries:
+            entries[response_id].disputed_reasons = reasons[question_id]
+            listed.add(question_id)
+    for question_id, response_id in first_response.items():
+        if question_id not in listed:
+            entries[response_id] = QueueEntry(
+                response_id, question_id, disputed_reasons=reasons[question_id]
+            )
 
 
 def reviews_for_adjudication(response_id: int) -> list[Review]:

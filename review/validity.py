@@ -18,7 +18,6 @@ from typing import Any, NamedTuple
 from django.db import transaction
 
 from medexam.models import Question, ValidityRuleSet
-from medexam.scoring import score_letters
 from review.agreement_report import item_summaries, review_rows
 from review.models import Adjudication
 
@@ -233,11 +232,3 @@ def adjudicated_keys(question_ids: list[int]) -> dict[int, str]:
         if latest.decision == Decision.KEY_CORRECTED and latest.corrected_key
     }
 
-
-def rescore(extracted_letters: str, is_correct: bool | None, corrected_key: str | None) -> bool:
-    """Score a response against the corrected key when there is one; failures count as wrong."""
-    if corrected_key:
-        return (
-            bool(extracted_letters) and score_letters(extracted_letters, corrected_key).is_correct
-        )
-    return bool(is_correct)

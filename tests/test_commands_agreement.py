@@ -10,7 +10,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import translation
 
-from medexam.models import DatasetVersion, ValidityRuleSet
+from medexam.models import DatasetVersion, ModelResponse, ValidityRuleSet
+from review import services
+from tests import review_helpers as build
 from tests.review_data import make_question, make_response, make_review, make_reviewers, make_run
 
 KRIPPENDORFF_CSV = (
@@ -170,3 +172,80 @@ def test_export_dataset_current_jsonl(tmp_path):
     run_command("export_dataset", "--format", "jsonl", "--output", str(path))
     record = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
     assert record["validity"] == "not_reviewed"
+
+
+def _review_through_services(make_user, verdicts: tuple[str, ...]) -> ModelResponse:
+    """Have one physician per verdict review a single response, as /review/ does."""
+    run = build.run(reviews_per_response=len(verdicts))
+    response = build.response(run, build.question())
+    services.assignments_create_for_run(run_id=run.pk)
+    for index, verdict in enumerate(verdicts):
+        reviewer = build.reviewer(make_user, f"physician-{index}")
+        slot = services.assignment_claim_next(reviewer=reviewer)
+        services.assignment_record_first_verdict(
+            assignment_id=slot.pk, reviewer=reviewer, verdict=verdict
+        )
+        services.review_submit(
+            assignment_id=slot.pk,
+            reviewer=reviewer,
+            verdict_after_key=verdict,
+            rating_factual=3,
+            rating_reasoning=3,
+            rating_safety=3,
+        )
+    return response
+
+
+@pytest.mark.django_db
+def test_export_dataset_current_applies_rules(tmp_path, make_user):
+    reviewed = _review_through_services(make_user, ("correct", "incorrect", "incorrect"))
+    unreviewed = make_question()
+    path = tmp_path / "current.jsonl"
+
+    output = run_command("export_dataset", "--format", "jsonl", "--output", str(path))
+
+    records = {
+        record["question_id"]: record
+        for record in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+    }
+    disputed = records[reviewed.question_id]
+    assert disputed["validity"] == "disputed"
+    assert [reason["code"] for reason in disputed["validity_reasons"]] == ["low_agreement"]
+    assert disputed["validity_reasons"][0]["rule_set"] == "standard"
+    assert disputed["review_summary"]["verdict_agreement"] == 0.3333
+    assert records[unreviewed.pk]["validity"] == "not_reviewed"
+    assert "standard" in output
+
+
+@pytest.mark.django_db
+def test_export_dataset_unknown_rule_set_lists_names(tmp_path):
+    ValidityRuleSet.objects.create(name="strict")
+    with pytest.raises(CommandError) as error:
+        run_command(
+            "export_dataset",
+            *("--format", "jsonl", "--output", str(tmp_path / "cmb.jsonl")),
+            *("--create", "cmb", "--rule-set", "default"),
+        )
+    message = str(error.value)
+    assert "未找到" in message
+    assert "standard, strict" in message
+    assert not DatasetVersion.objects.exists()
+
+
+@pytest.mark.django_db
+def test_export_dataset_refuses_empty_version(tmp_path, make_user):
+    _review_through_services(make_user, ("correct", "incorrect", "incorrect"))
+    make_question()
+    path = tmp_path / "cmb.jsonl"
+    with pytest.raises(CommandError) as error:
+        run_command(
+            "export_dataset",
+            *("--format", "jsonl", "--output", str(path)),
+            *("--create", "cmb"),
+        )
+    message = str(error.value)
+    assert "尚未审核 1" in message
+    assert "有争议 1" in message
+    assert "--all-items" in message
+    assert not DatasetVersion.objects.filter(status=DatasetVersion.Status.PUBLISHED).exists()
+    assert not path.exists()

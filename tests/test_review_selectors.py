@@ -7,8 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from medexam.models import Question, ValidityRuleSet
 from review import selectors, services
 from review.models import Adjudication, Review
+from review.validity import validity_apply
+from tests import review_data
 from tests import review_helpers as build
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +99,69 @@ def test_queue_drops_decided(make_user, one_response):
     )
 
     assert selectors.adjudication_queue() == []
+
+
+def _disputed_by_first_verdicts(make_user, response):
+    """Review a response three times: blind verdicts split, all agree once the key is shown."""
+    for name, first in (("d1", "correct"), ("d2", "incorrect"), ("d3", "incorrect")):
+        _review(build.reviewer(make_user, name), first=first, after="correct")
+    validity_apply(rule_set_id=ValidityRuleSet.objects.get(name="standard").pk)
+    response.question.refresh_from_db()
+
+
+def test_queue_lists_disputed_question(make_user, one_response):
+    _disputed_by_first_verdicts(make_user, one_response)
+    assert one_response.question.validity == Question.Validity.DISPUTED
+
+    queue = selectors.adjudication_queue()
+
+    assert [entry.response_id for entry in queue] == [one_response.pk]
+    assert queue[0].disagreement is False
+    assert queue[0].question_id == one_response.question_id
+    assert [reason["code"] for reason in queue[0].disputed_reasons] == ["low_agreement"]
+
+
+def test_disputed_question_waits_for_question_decision(make_user, one_response):
+    _disputed_by_first_verdicts(make_user, one_response)
+    judge = make_user("judge")
+    services.adjudication_record(
+        adjudicator=judge,
+        question_id=one_response.question_id,
+        response_id=one_response.pk,
+        decision=Adjudication.Decision.MODEL_CORRECT,
+        reason="模型回答正确",
+    )
+
+    assert [entry.response_id for entry in selectors.adjudication_queue()] == [one_response.pk]
+
+    services.adjudication_record(
+        adjudicator=judge,
+        question_id=one_response.question_id,
+        response_id=one_response.pk,
+        decision=Adjudication.Decision.QUESTION_KEPT,
+        reason="题目无误",
+    )
+
+    assert selectors.adjudication_queue() == []
+
+
+def test_queue_adds_no_second_entry_for_question():
+    question = review_data.make_question()
+    split = review_data.make_response(review_data.make_run("model-a"), question, "A")
+    agreed = review_data.make_response(review_data.make_run("model-b"), question, "A")
+    for reviewer, verdict in zip(
+        review_data.make_reviewers(3), ("correct", "incorrect", "incorrect"), strict=True
+    ):
+        review_data.make_review(split, reviewer, verdict)
+        review_data.make_review(agreed, reviewer, "correct")
+    validity_apply(rule_set_id=ValidityRuleSet.objects.get(name="standard").pk)
+
+    queue = selectors.adjudication_queue()
+
+    assert [entry.response_id for entry in queue] == [split.pk]
+    assert queue[0].disagreement is True
+    assert [reason["code"] for reason in queue[0].disputed_reasons] == ["low_agreement"]
+    assert agreed.pk not in [entry.response_id for entry in queue]
 
 
 def test_stats_gold_accuracy(make_user):

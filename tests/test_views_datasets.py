@@ -8,9 +8,10 @@ import re
 import pyarrow.parquet as pq
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from medexam import roles
-from medexam.models import DatasetVersion, Question, ValidityRuleSet
+from medexam.models import Attempt, DatasetVersion, ModelResponse, Question, ValidityRuleSet
 from tests.review_data import make_question, make_response, make_review, make_reviewers, make_run
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +63,28 @@ def test_page_shows_impact(client, coordinator, bank):
     response = client.get("/datasets/", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     assert b"model-a" in response.content
+
+
+def test_page_leaves_configuration_failures_unranked(client, coordinator, bank):
+    wrong_id = make_run("mock-wrongid")
+    for question in Question.objects.all():
+        failed = make_response(wrong_id, question, None)
+        ModelResponse.objects.filter(pk=failed.pk).update(attempts=1)
+        Attempt.objects.create(
+            response=failed,
+            number=1,
+            outcome=Attempt.Outcome.CLIENT_ERROR,
+            http_status=404,
+            started_at=timezone.now(),
+        )
+
+    page = client.get("/datasets/").content.decode()
+
+    rows = re.findall(r"<tr>\s*<td>([^<]+)</td>", page)
+    assert "model-a" in rows
+    assert "mock-wrongid" not in rows
+    assert "以下模型没有可计入的回答，未参与排名：" in page
+    assert "mock-wrongid." in page
 
 
 def _create_version(client, bank, django_capture_on_commit_callbacks, **extra):

@@ -19,8 +19,9 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from medexam.models import DatasetItem, DatasetVersion, Question, ValidityRuleSet
@@ -249,8 +250,11 @@ def dataset_version_create(
     )
     built = dataset_version_build(version_id=version.pk)
     if built is None or built.status != DatasetVersion.Status.PUBLISHED:
-        reason = built.error_message if built is not None else "another process is building it"
-        raise ValueError(f"Dataset version {version} was not built: {reason}")
+        reason = built.error_message if built is not None else _("another process is building it")
+        raise ValueError(
+            _("Dataset version %(version)s was not built: %(reason)s")
+            % {"version": version, "reason": reason}
+        )
     return built
 
 
@@ -263,16 +267,35 @@ def _rules_snapshot(rule_set: ValidityRuleSet, validated_only: bool) -> dict[str
 
 
 @contextmanager
+def _all_builds_lock() -> Iterator[None]:
+    """Hold the PostgreSQL session lock under which every question's validity is rewritten.
+
+    Version builds and validity_refresh take it, so a build never selects its
+    items by a status that another rule set has just overwritten. Other
+    databases (the embedded SQLite default runs tasks in-process) get no lock.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [BUILD_LOCK_CLASS, ALL_BUILDS_KEY])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [BUILD_LOCK_CLASS, ALL_BUILDS_KEY])
+
+
+@contextmanager
 def _build_lock(version_id: int) -> Iterator[bool]:
     """Hold PostgreSQL session locks on one version's build; yield whether it was acquired.
 
     The version's own lock is only tried, so a second delivery of the same
-    task returns at once. A shared lock then makes builds of different
-    versions wait for each other, because each build rewrites every
-    question's validity under its own rule set before freezing the items.
-    The locks end with the worker's database session, so a build whose
-    worker died can be taken over by the redelivered task. Other databases
-    (the embedded SQLite default runs tasks in-process) get no lock.
+    task returns at once. The shared lock of _all_builds_lock then makes
+    builds of different versions wait for each other, because each build
+    rewrites every question's validity under its own rule set before
+    freezing the items. The locks end with the worker's database session, so
+    a build whose worker died can be taken over by the redelivered task.
     """
     if connection.vendor != "postgresql":
         yield True
@@ -284,18 +307,20 @@ def _build_lock(version_id: int) -> Iterator[bool]:
         yield False
         return
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [BUILD_LOCK_CLASS, ALL_BUILDS_KEY])
-        try:
+        with _all_builds_lock():
             yield True
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_unlock(%s, %s)", [BUILD_LOCK_CLASS, ALL_BUILDS_KEY]
-                )
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [BUILD_LOCK_CLASS, version_id])
+
+
+def validity_refresh(*, rule_set_id: int) -> dict[str, int]:
+    """Apply a rule set to every question now, after any running version build finishes.
+
+    Returns the number of questions per status, as validity_apply does.
+    """
+    with _all_builds_lock():
+        return validity_apply(rule_set_id=rule_set_id)
 
 
 def dataset_version_build(*, version_id: int) -> DatasetVersion | None:
@@ -372,6 +397,8 @@ def _build(version_id: int) -> None:
     if version.validated_only:
         queryset = queryset.filter(validity=Question.Validity.VALIDATED)
     items_total = queryset.count()
+    if items_total == 0:
+        raise ValueError(_empty_version_reason(rule_set.name, version.validated_only))
     DatasetVersion.objects.filter(pk=version_id).update(rules=rules, items_total=items_total)
 
     digest = hashlib.sha256()
@@ -421,6 +448,24 @@ def _build(version_id: int) -> None:
         total,
         (time.monotonic() - started) * 1000,
     )
+
+
+def _empty_version_reason(rule_set_name: str, validated_only: bool) -> str:
+    """Explain why a version would have no item, listing the active questions per status."""
+    active = Question.objects.filter(status=Question.Status.ACTIVE)
+    if not validated_only or not active.exists():
+        return _("There is no active question, so the version would be empty. Import questions.")
+    labels = dict(Question.Validity.choices)
+    counts = active.values_list("validity").annotate(n=Count("id")).order_by("validity")
+    by_status = ", ".join(f"{labels.get(status, status)} {n}" for status, n in counts)
+    return _(
+        "No active question is validated under rule set %(rule_set)s, so the version would be "
+        "empty and was not published. Active questions by status: %(counts)s. Questions with "
+        "too few reviews need more reviews, and disputed ones need a decision in the "
+        "adjudication queue (/review/adjudicate/). To publish every active question with its "
+        "status instead, tick “keep every active question” on the datasets page or pass "
+        "--all-items."
+    ) % {"rule_set": rule_set_name, "counts": by_status}
 
 
 def _store_items(version_id: int, batch: list[DatasetItem], done: int) -> None:

@@ -11,8 +11,12 @@ from django.utils.translation import gettext_lazy
 
 from medexam.exports import FORMATS, export_write
 from medexam.management.base import TranslatedCommand
-from medexam.models import DatasetVersion, ValidityRuleSet
-from medexam.services.datasets import dataset_version_create, dataset_version_get
+from medexam.models import DatasetVersion, Question, ValidityRuleSet
+from medexam.services.datasets import (
+    dataset_version_create,
+    dataset_version_get,
+    validity_refresh,
+)
 
 
 class Command(TranslatedCommand):
@@ -45,7 +49,8 @@ class Command(TranslatedCommand):
         parser.add_argument(
             "--rule-set",
             help=gettext_lazy(
-                "Validity rule set name for --create (default: the only rule set, if one)."
+                "Validity rule set name for --create and for the export of the current "
+                "questions (default: the only rule set, if there is one)."
             ),
         )
         parser.add_argument(
@@ -77,6 +82,15 @@ class Command(TranslatedCommand):
                 _("Created %(version)s with %(items)d items, content hash %(hash)s.")
                 % {"version": version, "items": version.item_count, "hash": version.content_hash}
             )
+        else:
+            # The current questions carry the status their reviews give now, so
+            # the rules run first, as they do when a version is built.
+            rule_set = self._rule_set(options["rule_set"])
+            counts = validity_refresh(rule_set_id=rule_set.id)
+            self.stdout.write(
+                _("Applied validity rule set %(rule_set)s: %(counts)s.")
+                % {"rule_set": rule_set.name, "counts": _status_counts(counts)}
+            )
 
         output: Path = options["output"]
         if not output.parent.exists():
@@ -87,17 +101,31 @@ class Command(TranslatedCommand):
         self.stdout.write(_("Wrote %(path)s.") % {"path": output})
 
     def _rule_set(self, name: str | None) -> ValidityRuleSet:
+        names = list(ValidityRuleSet.objects.order_by("name").values_list("name", flat=True))
         if name:
             try:
                 return ValidityRuleSet.objects.get(name=name)
             except ValidityRuleSet.DoesNotExist as exc:
-                message = _("Validity rule set %(name)r not found.") % {"name": name}
-                raise CommandError(message) from exc
-        rule_sets = list(ValidityRuleSet.objects.all()[:2])
-        if len(rule_sets) != 1:
-            if rule_sets:
-                message = _("More than one validity rule set exists; name one with --rule-set.")
-            else:
-                message = _("No validity rule set exists; create one in the admin first.")
-            raise CommandError(message)
-        return rule_sets[0]
+                raise CommandError(
+                    _("Validity rule set %(name)s not found. Existing rule sets: %(names)s.")
+                    % {"name": name, "names": _names_text(names)}
+                ) from exc
+        if len(names) == 1:
+            return ValidityRuleSet.objects.get(name=names[0])
+        if not names:
+            raise CommandError(
+                _("No validity rule set exists; add one in the admin and name it with --rule-set.")
+            )
+        raise CommandError(
+            _("There is more than one validity rule set; name one with --rule-set: %(names)s.")
+            % {"names": _names_text(names)}
+        )
+
+
+def _names_text(names: list[str]) -> str:
+    return ", ".join(names) if names else _("none")
+
+
+def _status_counts(counts: dict[str, int]) -> str:
+    labels = dict(Question.Validity.choices)
+    return ", ".join(f"{labels[status]} {counts.get(status, 0)}" for status in labels)
