@@ -50,6 +50,7 @@ def test_new_reviewer_can_log_in_with_printed_password():
     }
     assert not reviewer.is_general
     assert "已创建 dr_wang" in output
+    assert "角色：审核医师" in output
     assert reviewer.pseudonym in output
 
 

@@ -25,6 +25,7 @@ from medexam.services.datasets import (
 )
 from review.agreement_report import agreement_report
 from review.models import Adjudication
+from review.services import adjudication_record
 from tests.review_data import make_question, make_response, make_review, make_reviewers, make_run
 
 pytestmark = pytest.mark.django_db
@@ -356,3 +357,25 @@ def test_unreachable_broker_fails_version(reviewed_bank, monkeypatch):
     version.refresh_from_db()
     assert version.status == DatasetVersion.Status.FAILED
     assert "check that Redis is running" in version.error_message
+
+
+def test_adjudicated_key_keeps_source_key_as_original(make_user):
+    reviewers = make_reviewers(3)
+    question = make_question(answer_key="C")
+    response = make_response(make_run("model-a"), question, "D")
+    for reviewer in reviewers:
+        make_review(response, reviewer, "correct", flags=["wrong_key"], ratings=(5, 4, 5))
+    adjudication_record(
+        adjudicator=make_user("adjudicator"),
+        question_id=question.id,
+        response_id=response.id,
+        decision=Adjudication.Decision.KEY_CORRECTED,
+        corrected_key="D",
+        reason="教材第9版更正",
+    )
+    rule_set = ValidityRuleSet.objects.create(name="default")
+    version = dataset_version_create(name="cmb", rule_set_id=rule_set.id, bootstrap_samples=0)
+
+    record = DatasetItem.objects.get(dataset=version, question=question).record
+    assert record["answer"] == "D"
+    assert record["original_answer"] == "C"

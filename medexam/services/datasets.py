@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from medexam.models import DatasetItem, DatasetVersion, Question, ValidityRuleSet
+from medexam.models import DatasetItem, DatasetVersion, Question, QuestionChange, ValidityRuleSet
 from review import agreement
 from review.agreement_report import agreement_report, item_summaries, review_rows
 from review.validity import Rules, adjudicated_keys, validity_apply
@@ -40,12 +40,16 @@ ALL_BUILDS_KEY = 0
 
 
 def record_for(
-    question: dict[str, Any], summary: dict[str, Any] | None, corrected_key: str | None
+    question: dict[str, Any],
+    summary: dict[str, Any] | None,
+    corrected_key: str | None,
+    original_key: str | None = None,
 ) -> dict[str, Any]:
     """Build the exported record of one question from its row values.
 
     The keys follow the project's JSONL question schema, plus question_id,
-    validity, validity_reasons, review_summary and original_answer.
+    validity, validity_reasons, review_summary and original_answer: the key
+    the question had before its first recorded key change, else its key.
     """
     return {
         "question_id": question["id"],
@@ -61,8 +65,25 @@ def record_for(
         "validity": question["validity"],
         "validity_reasons": question["validity_reasons"],
         "review_summary": summary,
-        "original_answer": question["answer_key"],
+        "original_answer": original_key or question["answer_key"],
     }
+
+
+def original_keys(question_ids: list[int]) -> dict[int, str]:
+    """Return the answer key each question had before its first recorded key change.
+
+    A corrected key is written to the question itself (and its responses are
+    rescored), so the key the source gave survives only in the history.
+    """
+    first: dict[int, str] = {}
+    changes = (
+        QuestionChange.objects.filter(question_id__in=question_ids, field="answer_key")
+        .order_by("question_id", "changed_at", "id")
+        .values_list("question_id", "old_value")
+    )
+    for question_id, old_value in changes:
+        first.setdefault(question_id, old_value)
+    return first
 
 
 QUESTION_FIELDS = (
@@ -104,8 +125,11 @@ def _chunk_records(chunk: list[dict[str, Any]], with_reviews: bool) -> Iterator[
     ids = [row["id"] for row in chunk]
     summaries = item_summaries(review_rows(question_ids=ids)) if with_reviews else {}
     keys = adjudicated_keys(ids) if with_reviews else {}
+    originals = original_keys(ids)
     for row in chunk:
-        yield record_for(row, summaries.get(row["id"]), keys.get(row["id"]))
+        yield record_for(
+            row, summaries.get(row["id"]), keys.get(row["id"]), originals.get(row["id"])
+        )
 
 
 def version_records(version: DatasetVersion) -> Iterator[dict[str, Any]]:

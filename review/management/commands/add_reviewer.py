@@ -187,7 +187,10 @@ class Command(TranslatedCommand):
             _("Questions without a specialty: %(answer)s")
             % {"answer": _("yes") if reviewer.is_general else _("no")}
         )
-        roles_held = ", ".join(sorted(reviewer.user.groups.values_list("name", flat=True)))
+        roles_held = ", ".join(
+            str(roles.ROLE_NAMES.get(name, name))
+            for name in sorted(reviewer.user.groups.values_list("name", flat=True))
+        )
         self.stdout.write(_("Roles: %(roles)s") % {"roles": roles_held})
         if password is not None:
             self.stdout.write(
