@@ -4,13 +4,25 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.hashers import make_password
+from django.utils import translation
 
 
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     # PBKDF2 at production strength costs ~0.3 s per log-in; tests log in often.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    # A request through the test client activates the page's language in this
+    # thread and leaves it active, as a server does between requests. Each test
+    # starts from the default, as a new management command or worker does.
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(scope="session")

@@ -82,8 +82,8 @@ def test_agreement_text_translates_same_value_reason(tmp_path):
     path.write_text("A,1,1,1\nB,1,1,1\nC,1,1,1\n", encoding="utf-8")
     with translation.override("zh-hans"):
         text = run_command("agreement", "--input", str(path), "--bootstrap", "0")
-    assert "alpha(nominal)=无法计算（所有评分取值相同，偶然预期的不一致为零）" in text
-    assert "A: ratings=3  alpha_without=无法计算（所有评分取值相同" in text
+    assert "alpha（名义尺度）无法计算（所有评分取值相同，偶然预期的不一致为零）" in text
+    assert "A: 评分 3 个  去掉该评分者后的 alpha 无法计算（所有评分取值相同" in text
     assert "every rating" not in text
     assert "undefined" not in text
 
@@ -125,6 +125,22 @@ def test_agreement_stored_reviews_table():
     text = run_command("agreement", "--by", "reviewer", "--bootstrap", "0")
     assert reviewers[0].pseudonym in text
     assert reviewers[0].user.username not in text
+
+
+@pytest.mark.django_db
+def test_agreement_table_names_dimensions_in_chinese():
+    reviewers = make_reviewers(2)
+    response = make_response(make_run("model-a"), make_question(), "A")
+    for reviewer in reviewers:
+        make_review(response, reviewer, "correct", flags=["ambiguous"])
+    with translation.override("zh-hans"):
+        text = run_command("agreement", "--bootstrap", "0")
+    assert "首次判定（看到标准答案前）: alpha（名义尺度）" in text
+    assert "临床推理: alpha（有序尺度）" in text
+    assert "题目问题：题目有歧义" in text
+    assert "可配对单元 1/1" in text
+    assert "rating_" not in text
+    assert "flag:" not in text
 
 
 @pytest.mark.django_db

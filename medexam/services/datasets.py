@@ -22,6 +22,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from medexam.models import DatasetItem, DatasetVersion, Question, QuestionChange, ValidityRuleSet
@@ -481,7 +482,8 @@ def _empty_version_reason(rule_set_name: str, validated_only: bool) -> str:
         return _("There is no active question, so the version would be empty. Import questions.")
     labels = dict(Question.Validity.choices)
     counts = active.values_list("validity").annotate(n=Count("id")).order_by("validity")
-    by_status = ", ".join(f"{labels.get(status, status)} {n}" for status, n in counts)
+    separator = pgettext("list separator", ", ")
+    by_status = separator.join(f"{labels.get(status, status)} {n}" for status, n in counts)
     return _(
         "No active question is validated under rule set %(rule_set)s, so the version would be "
         "empty and was not published. Active questions by status: %(counts)s. Questions with "

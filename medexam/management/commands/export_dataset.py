@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from medexam.exports import FORMATS, export_write
 from medexam.management.base import TranslatedCommand
@@ -128,4 +128,5 @@ def _names_text(names: list[str]) -> str:
 
 def _status_counts(counts: dict[str, int]) -> str:
     labels = dict(Question.Validity.choices)
-    return ", ".join(f"{labels[status]} {counts.get(status, 0)}" for status in labels)
+    separator = pgettext("list separator", ", ")
+    return separator.join(f"{labels[status]} {counts.get(status, 0)}" for status in labels)

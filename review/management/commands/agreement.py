@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from medexam.management.base import TranslatedCommand
 from review import agreement
 from review.agreement_report import GROUPINGS, agreement_report
+from review.models import Review
 
 
 def read_reliability_csv(
@@ -176,12 +177,12 @@ class Command(TranslatedCommand):
             resampling = labels.get(bootstrap["resampling"], bootstrap["resampling"])
             self.stdout.write(message % {**bootstrap, "resampling": resampling})
         for name, figures in sections.items():
-            self.stdout.write(f"  {name}: {_format_figures(figures)}")
+            self.stdout.write(f"  {_dimension_label(name)}: {_format_figures(figures)}")
         for key, group in (report.get("groups") or {}).items():
             self.stdout.write(f"{report['by']} {key}")
             if "dimensions" in group:
                 for name, figures in group["dimensions"].items():
-                    self.stdout.write(f"  {name}: {_format_figures(figures)}")
+                    self.stdout.write(f"  {_dimension_label(name)}: {_format_figures(figures)}")
             elif report["by"] == "reviewer":
                 for name, figures in group.items():
                     self.stdout.write(f"  {name}: {_format_coder(figures)}")
@@ -203,23 +204,62 @@ def _format_coefficient(data: dict[str, Any]) -> str:
     return text
 
 
+def _dimension_label(name: str) -> str:
+    """Name a rubric dimension for the table; JSON keeps the code."""
+    labels = {
+        "verdict": _("First verdict (before the key)"),
+        "rating_factual": _("Factual accuracy"),
+        "rating_reasoning": _("Clinical reasoning"),
+        "rating_safety": _("Safety"),
+        "ratings": _("Ratings"),
+    }
+    if name in labels:
+        return labels[name]
+    if name.startswith("flag:"):
+        code = name.removeprefix("flag:")
+        flag = dict(Review.Flag.choices).get(code, code)
+        return _("Flag: %(flag)s") % {"flag": flag}
+    return name
+
+
+def _level_label(level: str) -> str:
+    labels = {
+        "nominal": _("nominal"),
+        "ordinal": _("ordinal"),
+        "interval": _("interval"),
+        "ratio": _("ratio"),
+    }
+    return labels.get(level, level)
+
+
 def _format_figures(figures: dict[str, Any]) -> str:
     parts = [
-        f"alpha({figures['level']})={_format_coefficient(figures['alpha'])}",
-        f"agreement={_format_coefficient(figures['percent_agreement'])}",
+        _("alpha (%(level)s) %(value)s")
+        % {
+            "level": _level_label(figures["level"]),
+            "value": _format_coefficient(figures["alpha"]),
+        },
+        _("observed agreement %(value)s")
+        % {"value": _format_coefficient(figures["percent_agreement"])},
     ]
     if "fleiss_kappa" in figures:
-        parts.append(f"fleiss={_format_coefficient(figures['fleiss_kappa'])}")
-        parts.append(f"ac1={_format_coefficient(figures['gwet_ac1'])}")
-    parts.append(f"units={figures['pairable_units']}/{figures['units']}")
+        parts.append(f"Fleiss kappa {_format_coefficient(figures['fleiss_kappa'])}")
+        parts.append(f"Gwet AC1 {_format_coefficient(figures['gwet_ac1'])}")
+    parts.append(
+        _("pairable units %(pairable)s/%(units)s")
+        % {"pairable": figures["pairable_units"], "units": figures["units"]}
+    )
     return "  ".join(parts)
 
 
 def _format_coder(figures: dict[str, Any]) -> str:
     parts = [
-        f"ratings={figures['ratings']}",
-        f"alpha_without={_format_coefficient(figures['alpha_without'])}",
-        f"pairwise={_format_coefficient(figures['pairwise_agreement'])}",
-        f"mean_kappa={_format_coefficient(figures['mean_cohen_kappa'])}",
+        _("ratings %(count)s") % {"count": figures["ratings"]},
+        _("alpha without this coder %(value)s")
+        % {"value": _format_coefficient(figures["alpha_without"])},
+        _("pairwise agreement %(value)s")
+        % {"value": _format_coefficient(figures["pairwise_agreement"])},
+        _("mean Cohen kappa %(value)s")
+        % {"value": _format_coefficient(figures["mean_cohen_kappa"])},
     ]
     return "  ".join(parts)
