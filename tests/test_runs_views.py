@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -33,6 +35,18 @@ def test_list_shows_run(curator, client, running_run):
 
     assert page.status_code == 200
     assert running_run.model.name in page.content.decode()
+
+
+def test_list_names_time_zone_of_times(curator, client, running_run, settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    EvaluationRun.objects.filter(pk=running_run.pk).update(
+        created_at=datetime(2026, 12, 5, 1, 30, tzinfo=UTC)
+    )
+    page = client.get("/runs/").content.decode()
+
+    assert "(UTC+08:00)" in page
+    expected = '<time datetime="2026-12-05T09:30+08:00" title="UTC+08:00">2026-12-05 09:30</time>'
+    assert expected in page
 
 
 def test_reviewer_cannot_see_runs(make_user, client, running_run):
