@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.hashers import make_password
+from django.test import override_settings
 from django.utils import translation
 
 
@@ -25,9 +26,13 @@ def _default_language():
     translation.activate(django_settings.LANGUAGE_CODE)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def _empty_static_root(tmp_path_factory):
-    return tmp_path_factory.mktemp("staticfiles")
+    # Session-wide too: live_server builds its middleware, WhiteNoise included,
+    # once per session, before any per-test settings fixture runs.
+    root = tmp_path_factory.mktemp("staticfiles")
+    with override_settings(STATIC_ROOT=str(root)):
+        yield root
 
 
 @pytest.fixture(autouse=True)
