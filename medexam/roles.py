@@ -6,6 +6,7 @@ has_role, never by comparing group names inline.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext, pgettext_lazy
@@ -51,6 +52,36 @@ def has_role(user: AbstractBaseUser | AnonymousUser, *roles: str) -> bool:
     if getattr(user, "is_superuser", False):
         return True
     return not role_names(user).isdisjoint(roles)  # type: ignore[arg-type]
+
+
+def sees_model_results(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Return True if user may see results by model (leaderboard, its figures and API).
+
+    Physicians judge answers blind to the model. A reviewer or adjudicator who
+    also saw each model's accuracy per specialty could guess which model wrote
+    an answer, so they see results only if they also curate or coordinate, or
+    once MEDEXAM_RESULTS_FOR_REVIEWERS is set (e.g. after the review).
+    Accounts with no role (researchers) and staff see them.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if getattr(user, "is_superuser", False) or getattr(user, "is_staff", False):
+        return True
+    held = role_names(user)  # type: ignore[arg-type]
+    if held & {CURATOR, COORDINATOR}:
+        return True
+    if held & {REVIEWER, ADJUDICATOR}:
+        return bool(settings.RESULTS_FOR_REVIEWERS)
+    return True
+
+
+def blinded_message() -> str:
+    """Return the access-denied text for results hidden from a blinded physician."""
+    return _(
+        "Results by model are hidden from reviewers and adjudicators while they review, so "
+        "that no answer can be traced to its model. An administrator can show them after "
+        "the review (MEDEXAM_RESULTS_FOR_REVIEWERS)."
+    )
 
 
 def missing_role_message(*allowed: str) -> str:

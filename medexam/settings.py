@@ -198,6 +198,9 @@ if not 0.0 < NEAR_DUPLICATE_THRESHOLD <= 1.0:
 # Review: how many physicians judge each response.
 REVIEWS_PER_RESPONSE = env_int("MEDEXAM_REVIEWS_PER_RESPONSE", 3, minimum=1)
 REVIEW_LEASE_MINUTES = env_int("MEDEXAM_REVIEW_LEASE_MINUTES", 30, minimum=1)
+# Physicians review blind to the model; results by model (leaderboard) stay
+# hidden from reviewer and adjudicator accounts unless this is set.
+RESULTS_FOR_REVIEWERS = env_bool("MEDEXAM_RESULTS_FOR_REVIEWERS", False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import get_language
 
-from medexam import figures, tables
+from medexam import figures, roles, tables
 from medexam.leaderboard import (
     ALL,
     COMMON,
@@ -46,6 +47,9 @@ def query_string(*, validated: bool, scope: str) -> str:
 
 
 def compute_for_request(request: HttpRequest) -> Leaderboard:
+    # Every page, figure, CSV and API answer of the leaderboard passes here.
+    if not roles.sees_model_results(request.user):
+        raise PermissionDenied(roles.blinded_message())
     items = None
     if validated_only(request):
         items = Question.objects.filter(validity=Question.Validity.VALIDATED)

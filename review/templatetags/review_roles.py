@@ -14,3 +14,9 @@ register = template.Library()
 def has_role_filter(user: AbstractBaseUser | AnonymousUser, role_names: str) -> bool:
     """Return True if user holds any of the comma-separated roles, e.g. "curator,coordinator"."""
     return roles.has_role(user, *role_names.split(","))
+
+
+@register.filter(name="sees_model_results")
+def sees_model_results_filter(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Return True if user may see results by model; blinded physicians may not."""
+    return roles.sees_model_results(user)
