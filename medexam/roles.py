@@ -57,9 +57,9 @@ def has_role(user: AbstractBaseUser | AnonymousUser, *roles: str) -> bool:
 def sees_model_results(user: AbstractBaseUser | AnonymousUser) -> bool:
     """Return True if user may see results by model (leaderboard, its figures and API).
 
-    Physicians judge answers blind to the model. A reviewer or adjudicator who
+    Physicians judge model responses blind to the model. A reviewer or adjudicator who
     also saw each model's accuracy per specialty could guess which model wrote
-    an answer, so they see results only if they also curate or coordinate, or
+    a response, so they see results only if they also curate or coordinate, or
     once MEDEXAM_RESULTS_FOR_REVIEWERS is set (e.g. after the review).
     Accounts with no role (researchers) and staff see them.
     """
@@ -67,10 +67,10 @@ def sees_model_results(user: AbstractBaseUser | AnonymousUser) -> bool:
         return False
     if getattr(user, "is_superuser", False) or getattr(user, "is_staff", False):
         return True
-    held = role_names(user)  # type: ignore[arg-type]
-    if held & {CURATOR, COORDINATOR}:
+    user_roles = role_names(user)  # type: ignore[arg-type]
+    if user_roles & {CURATOR, COORDINATOR}:
         return True
-    if held & {REVIEWER, ADJUDICATOR}:
+    if user_roles & {REVIEWER, ADJUDICATOR}:
         return bool(settings.RESULTS_FOR_REVIEWERS)
     return True
 

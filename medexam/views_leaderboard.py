@@ -47,7 +47,7 @@ def query_string(*, validated: bool, scope: str) -> str:
 
 
 def compute_for_request(request: HttpRequest) -> Leaderboard:
-    # Every page, figure, CSV and API answer of the leaderboard passes here.
+    # Every page, figure, CSV and API reply of the leaderboard passes here.
     if not roles.sees_model_results(request.user):
         raise PermissionDenied(roles.blinded_message())
     items = None
