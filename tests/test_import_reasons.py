@@ -245,3 +245,18 @@ def test_unknown_extension_chinese(tmp_path):
         import_job_create(path=path)
     assert "无法根据扩展名判断“bank.doc”的格式" in str(info.value)
     assert "xmedbench, cmb, csv" in str(info.value)
+
+
+def test_cmb_clinical_cases_named_as_such(tmp_path):
+    path = tmp_path / "CMB-test-qa.json"
+    cases = [{"id": "0", "title": "案例分析-腹外疝", "description": "病史……", "QA_pairs": []}]
+    path.write_text(json.dumps(cases, ensure_ascii=False), encoding="utf-8")
+    job = import_job_create(path=path, file_format="cmb")
+    import_job_execute(job_id=job.pk)
+    job.refresh_from_db()
+
+    assert job.status == ImportJob.Status.FAILED
+    [error] = job.errors
+    assert "CMB-Clin" in error["reason"]
+    assert "CMB-test-choice-answer.json" in error["reason"]
+    assert "标签文件不含题目文本" not in error["reason"]

@@ -97,6 +97,7 @@ def test_xmedbench_multiple_answer(tmp_path):
     assert question.question_type == "multiple"
     assert question.answer_key == "AB"
     assert question.options["A"] == "美托洛尔"
+    assert question.source_id == "x.jsonl:1"
 
 
 def test_one_bad_row_stores_nothing(tmp_path):

@@ -52,7 +52,29 @@ def _load_records(path: Path, encoding: str) -> list[dict[str, object]]:
     return records
 
 
+def _is_clinical_qa(path: Path, encoding: str) -> bool:
+    """Return True for CMB-Clin's case file: open questions on cases, no options to score."""
+    try:
+        records = _load_records(path, encoding)
+    except (DecodeFailure, RecordsInvalid):
+        return False
+    return bool(records) and all("QA_pairs" in record for record in records)
+
+
 def read_cmb(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowError]:
+    if _is_clinical_qa(path, options.encoding):
+        yield RowError(
+            0,
+            "json",
+            _(
+                "%(file)s holds CMB-Clin clinical cases with open questions (QA_pairs), not "
+                "multiple-choice questions, so it cannot be imported. For CMB's choice "
+                "questions, import the label file (CMB-test-choice-answer.json) with "
+                "--questions and the question file."
+            )
+            % {"file": path.name},
+        )
+        return
     if not options.questions_path:
         yield RowError(
             0,

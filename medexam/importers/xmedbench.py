@@ -73,4 +73,7 @@ def read_xmedbench(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowE
             options=parsed,
             answer=str(answer or ""),
             source=str(record.get("source") or ""),
+            # The published rows carry no id: file name and line trace a question
+            # back to its row upstream.
+            source_id=f"{path.name}:{number}",
         )
