@@ -9,6 +9,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from medexam import roles
+from medexam.models import ModelResponse
 from review import services
 from review.models import Assignment, Review
 from tests import review_helpers as build
@@ -492,3 +493,15 @@ def test_review_pages_use_chinese_colons(client, world):
         text = _visible_text(page)
         assert "：" in text, name
         assert not re.search(r"[\u4e00-\u9fff）]\s*:", text), name
+
+
+def test_adjudication_shows_rotated_key(client, make_user):
+    _rotated_item(client, make_user)
+    response = ModelResponse.objects.get()
+    adjudicator = build.user_with_roles(make_user, "rotation-judge", roles.ADJUDICATOR)
+    client.force_login(adjudicator)
+
+    page = client.get(reverse("review:adjudicate_response", args=[response.pk])).content.decode()
+
+    assert re.search(r'class="letters">E</strong> <span class="original-letter">（原题 A）', page)
+    assert "更正标准答案时请使用原题字母" in page
