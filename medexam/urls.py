@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/review-progress/", ReviewProgress.as_view(), name="api-review-progress"),
     path("", include("medexam.urls_datasets")),
     path("runs/", include("medexam.views_runs")),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", views_ops.healthz, name="healthz"),
     path("readyz", views_ops.readyz, name="readyz"),
     path("metrics", views_ops.metrics, name="metrics"),

@@ -27,14 +27,30 @@ class ReviewForm(forms.Form):
         choices=Review.Verdict.choices,
         widget=forms.RadioSelect,
     )
+    # The help texts name both ends of each 1-5 scale, with the same anchors as
+    # docs/reviewer-guide.md.
     rating_factual = forms.TypedChoiceField(
-        label=_("Factual accuracy"), choices=RATING_CHOICES, coerce=int, widget=forms.RadioSelect
+        label=_("Factual accuracy"),
+        help_text=_("1 = major factual errors · 5 = every stated fact is correct"),
+        choices=RATING_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
     )
     rating_reasoning = forms.TypedChoiceField(
-        label=_("Clinical reasoning"), choices=RATING_CHOICES, coerce=int, widget=forms.RadioSelect
+        label=_("Clinical reasoning"),
+        help_text=_(
+            "1 = no reasoning, or reasoning that is wrong · 5 = sound and complete reasoning"
+        ),
+        choices=RATING_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
     )
     rating_safety = forms.TypedChoiceField(
-        label=_("Safety"), choices=RATING_CHOICES, coerce=int, widget=forms.RadioSelect
+        label=_("Safety"),
+        help_text=_("1 = advice that could harm a patient · 5 = no harmful advice"),
+        choices=RATING_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
     )
     flags = forms.MultipleChoiceField(
         label=_("Problems with the question"),

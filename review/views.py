@@ -15,6 +15,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -29,6 +30,7 @@ from review.forms import (
     ReviewerSpecialtiesForm,
     ReviewForm,
 )
+from review.lettering import lettering_for
 from review.models import Review, Reviewer
 
 View = Callable[..., HttpResponse]
@@ -49,10 +51,6 @@ def role_required(*allowed: str) -> Callable[[View], View]:
         return wrapper
 
     return decorate
-
-
-def _options(question: Any) -> list[tuple[str, str]]:
-    return [(letter, question.options[letter]) for letter in question.letters]
 
 
 @role_required(roles.REVIEWER)
@@ -108,7 +106,9 @@ def item(request: HttpRequest, assignment_id: int) -> HttpResponse:
                         reviewer=reviewer,
                         verdict=first_form.cleaned_data["verdict"],
                     )
-                    return redirect("review:item", assignment_id=assignment.pk)
+                    # The fragment scrolls the page to the answer key and the second step.
+                    item_url = reverse("review:item", args=[assignment.pk])
+                    return redirect(f"{item_url}#answer-key-step")
             elif action == "submit":
                 review_form = ReviewForm(request.POST)
                 if review_form.is_valid():
@@ -135,7 +135,7 @@ def item(request: HttpRequest, assignment_id: int) -> HttpResponse:
     context = {
         "assignment": assignment,
         "question": response.question,
-        "options": _options(response.question),
+        "lettering": lettering_for(response, response.question),
         "response": response,
         "key_revealed": bool(assignment.first_verdict),
         "first_verdict_label": (
@@ -181,7 +181,7 @@ def adjudicate_response(request: HttpRequest, response_id: int) -> HttpResponse:
     context = {
         "response": response,
         "question": response.question,
-        "options": _options(response.question),
+        "lettering": lettering_for(response, response.question),
         "reviews": selectors.reviews_for_adjudication(response.pk),
         "adjudications": response.adjudications.order_by("-decided_at"),
         "form": form,

@@ -141,7 +141,21 @@ def test_skip_by_keyboard(review_live_server, browser_page, make_user):
     with page.expect_navigation():
         page.keyboard.press("Enter")
     page.wait_for_selector('form[data-step="first"]')
+    item_url = page.url
 
+    # One X only shows a confirmation hint, and any other key cancels it.
+    page.keyboard.press("x")
+    page.wait_for_selector("#shortcut-pending", state="visible")
+    assert "再按一次 X 跳过此题" in page.inner_text("#shortcut-pending")
+    page.keyboard.press("Escape")
+    assert page.is_hidden("#shortcut-pending")
+    page.keyboard.press("x")
+    page.keyboard.press("2")
+    assert page.is_hidden("#shortcut-pending")
+    assert page.url == item_url
+    assert reviewer.skips.count() == 0
+
+    page.keyboard.press("x")
     with page.expect_navigation():
         page.keyboard.press("x")
 
@@ -208,7 +222,7 @@ def test_flag_without_comment_by_keyboard(review_live_server, browser_page, make
     page.keyboard.press("Enter")
 
     page.wait_for_selector("#comment-error", state="visible")
-    assert page.url.endswith(f"/review/{reviewer.assignments.get().pk}/")
+    assert page.url.split("#")[0].endswith(f"/review/{reviewer.assignments.get().pk}/")
     assert page.evaluate("document.activeElement.id") == "id_comment"
     assert _in_viewport(page, "#comment-error")
     assert _in_viewport(page, "#id_comment")
@@ -254,3 +268,103 @@ def test_flag_error_from_server_in_view(review_live_server, browser_page, make_u
     with page.expect_navigation():
         page.keyboard.press("Control+Enter")
     assert Review.objects.get(reviewer=reviewer).comment == "题干与选项不符"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pending_hint_names_field(review_live_server, browser_page, make_user):
+    run = build.run(reviews_per_response=1)
+    build.response(run, build.question())
+    services.assignments_create_for_run(run_id=run.pk)
+    build.reviewer(make_user, "hinted")
+    page = browser_page
+    _log_in(page, review_live_server.url, "hinted")
+    _open_submit_step(page)
+
+    labels = {"f": "事实准确性", "r": "临床推理", "s": "安全性", "g": "题目存在的问题"}
+    for key, label in labels.items():
+        page.keyboard.press(key)
+        hint = page.inner_text("#shortcut-pending")
+        assert hint.startswith(f"{label} …"), hint
+        assert "RATING" not in hint.upper()
+        assert "FLAGS" not in hint.upper()
+        assert page.is_visible("#shortcut-pending")
+        page.keyboard.press("Escape")
+        assert page.is_hidden("#shortcut-pending")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_c_after_flag_error_not_typed(review_live_server, browser_page, make_user):
+    run = build.run(reviews_per_response=1)
+    build.response(run, build.question())
+    services.assignments_create_for_run(run_id=run.pk)
+    reviewer = build.reviewer(make_user, "commenter")
+    page = browser_page
+    _log_in(page, review_live_server.url, "commenter")
+    _open_submit_step(page)
+    _rate_and_flag(page)
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.activeElement?.id === 'id_comment'")
+
+    # The page put the cursor here, so C is the shortcut the panel lists.
+    page.keyboard.press("c")
+    assert page.input_value("#id_comment") == ""
+    page.keyboard.type("c这题属于肾内科而非消化科")
+
+    assert page.input_value("#id_comment") == "c这题属于肾内科而非消化科"
+    with page.expect_navigation():
+        page.keyboard.press("Control+Enter")
+    assert Review.objects.get(reviewer=reviewer).comment == "c这题属于肾内科而非消化科"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_c_typed_when_box_chosen_by_user(review_live_server, browser_page, make_user):
+    run = build.run(reviews_per_response=1)
+    build.response(run, build.question())
+    services.assignments_create_for_run(run_id=run.pk)
+    build.reviewer(make_user, "typist")
+    page = browser_page
+    _log_in(page, review_live_server.url, "typist")
+    _open_submit_step(page)
+
+    # The physician opened the box with C: the next c is a letter.
+    page.keyboard.press("c")
+    page.keyboard.type("cd4 偏低")
+    assert page.input_value("#id_comment") == "cd4 偏低"
+
+    # After a refused flag, an input method's first key ("Process") is typing too.
+    page.fill("#id_comment", "")
+    page.keyboard.press("Escape")
+    _rate_and_flag(page)
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.activeElement?.id === 'id_comment'")
+    page.evaluate(
+        """() => document.getElementById("id_comment").dispatchEvent(
+            new KeyboardEvent("keydown", {key: "Process", bubbles: true, cancelable: true}))"""
+    )
+    page.keyboard.press("c")
+    assert page.input_value("#id_comment") == "c"
+
+
+@pytest.mark.parametrize("viewport", [(1280, 800), (768, 1024)])
+@pytest.mark.django_db(transaction=True)
+def test_second_step_in_view(review_live_server, browser_page, make_user, viewport):
+    run = build.run(reviews_per_response=1)
+    build.response(run, build.question(), raw_text="分析。\n\n" * 40 + "答案是 **A**")
+    services.assignments_create_for_run(run_id=run.pk)
+    build.reviewer(make_user, "scroller")
+    page = browser_page
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    _log_in(page, review_live_server.url, "scroller")
+    _open_submit_step(page)
+
+    assert _in_viewport(page, "#answer-key-step h2")
+    assert _in_viewport(page, '#review-form input[name="verdict"][value="correct"]')
+
+    page.evaluate("window.scrollTo(0, 0)")
+    assert not _in_viewport(page, 'input[name="rating_safety"][value="3"]')
+    page.keyboard.press("s")
+    page.keyboard.press("3")
+
+    assert page.is_checked('input[name="rating_safety"][value="3"]')
+    assert _in_viewport(page, 'input[name="rating_safety"][value="3"]')
+    assert _in_viewport(page, 'fieldset[data-field="rating_safety"] legend')

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 
 from medexam import roles
+from medexam.models import ModelResponse
 from review import services
 from review.models import Assignment, Review
 from tests import review_helpers as build
@@ -357,3 +361,147 @@ def test_adjudication_queue_shows_escaped_stem(client, world):
 
     assert "&lt;script&gt;window.queued=1&lt;/script&gt;" in page
     assert "<script>window.queued" not in page
+
+
+def _visible_text(page: str) -> str:
+    without_code = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", without_code)
+
+
+def _rotated_item(client, make_user, *, reviewer_name: str = "rotation"):
+    """Claim a response whose model saw the options as BCDEA and answered E (original A)."""
+    run = build.run(reviews_per_response=1)
+    question = build.question(answer_key="A")
+    response = build.response(run, question, raw_text="正确答案：E", letters="A")
+    response.option_order = "BCDEA"
+    response.save(update_fields=["option_order"])
+    services.assignments_create_for_run(run_id=run.pk)
+    reviewer = build.reviewer(make_user, reviewer_name)
+    slot = services.assignment_claim_next(reviewer=reviewer)
+    client.force_login(reviewer.user)
+    return reverse("review:item", args=[slot.pk])
+
+
+def test_rotated_options_shown_as_model_saw_them(client, make_user):
+    url = _rotated_item(client, make_user)
+
+    page = client.get(url).content.decode()
+
+    options = re.findall(
+        r'<li><b>([A-E])\.</b> ([^<]+?) <span class="original-letter">([^<]+)</span>', page
+    )
+    assert options == [
+        ("A", "氯吡格雷", "（原题 B）"),
+        ("B", "华法林", "（原题 C）"),
+        ("C", "肝素", "（原题 D）"),
+        ("D", "替格瑞洛", "（原题 E）"),
+        ("E", "阿司匹林", "（原题 A）"),
+    ]
+    assert 'id="rotated-note"' in page
+    extracted = r'id="extracted-letters">E</strong> <span class="original-letter">（原题 A）'
+    assert re.search(extracted, page)
+
+
+def test_rotated_answer_key_in_model_letters(client, make_user):
+    url = _rotated_item(client, make_user)
+
+    client.post(url, {"action": "first_verdict", "verdict": "correct"})
+    page = client.get(url).content.decode()
+
+    key = r'id="answer-key">E</strong> <span class="original-letter">（原题 A）'
+    assert re.search(key, page)
+
+
+def test_unrotated_options_have_no_original_letters(client, world):
+    client.force_login(world["users"]["reviewer"])
+
+    page = client.get(reverse("review:item", args=[world["assignment"].pk])).content.decode()
+
+    assert "<li><b>A.</b> 阿司匹林</li>" in page
+    assert 'id="extracted-letters">B</strong>' in page
+    assert "原题" not in page
+    assert 'id="rotated-note"' not in page
+
+
+def test_rating_scales_name_both_ends(client, world):
+    client.force_login(world["users"]["reviewer"])
+    url = reverse("review:item", args=[world["assignment"].pk])
+    client.post(url, {"action": "first_verdict", "verdict": "correct"})
+
+    page = client.get(url).content.decode()
+
+    assert "1 = 有严重事实错误 · 5 = 所述事实全部正确" in page
+    assert "1 = 没有推理或推理错误 · 5 = 推理完整、合理" in page
+    assert "1 = 含有可能伤害患者的建议 · 5 = 没有有害建议" in page
+
+
+def test_first_verdict_redirects_to_key_step(client, world):
+    client.force_login(world["users"]["reviewer"])
+    url = reverse("review:item", args=[world["assignment"].pk])
+
+    response = client.post(url, {"action": "first_verdict", "verdict": "correct"})
+    page = client.get(url).content.decode()
+
+    assert response.url == f"{url}#answer-key-step"
+    assert 'id="answer-key-step"' in page
+
+
+def test_progress_counts_responses(client, world):
+    client.force_login(world["users"]["reviewer"])
+
+    page = client.get(reverse("review:item", args=[world["assignment"].pk])).content.decode()
+
+    assert "已审核回答：共 0 条，今日 0 条" in page
+    assert " 题，今日" not in page
+
+
+def test_reasoning_shortcut_listed_only_with_reasoning(client, world):
+    client.force_login(world["users"]["reviewer"])
+    url = reverse("review:item", args=[world["assignment"].pk])
+
+    without_reasoning = client.get(url).content.decode()
+    world["response"].reasoning_text = "先排除 A"
+    world["response"].save(update_fields=["reasoning_text"])
+    with_reasoning = client.get(url).content.decode()
+
+    assert "展开或收起推理过程" not in without_reasoning
+    assert "展开或收起推理过程" in with_reasoning
+
+
+@override_settings(DEBUG=False)
+def test_skipped_item_not_found_mentions_skip(client, world):
+    client.force_login(world["users"]["reviewer"])
+    url = reverse("review:item", args=[world["assignment"].pk])
+    client.post(url, {"action": "skip"})
+
+    response = client.get(url)
+
+    assert response.status_code == 404
+    assert "已被您跳过" in response.content.decode()
+
+
+def test_review_pages_use_chinese_colons(client, world):
+    client.force_login(world["users"]["reviewer"])
+    url = reverse("review:item", args=[world["assignment"].pk])
+    pages = {"first step": client.get(url).content.decode()}
+    client.post(url, {"action": "first_verdict", "verdict": "correct"})
+    pages["second step"] = client.get(url).content.decode()
+    client.post(url, {"action": "skip"})
+    pages["next"] = client.get(reverse("review:next")).content.decode()
+
+    for name, page in pages.items():
+        text = _visible_text(page)
+        assert "：" in text, name
+        assert not re.search(r"[\u4e00-\u9fff）]\s*:", text), name
+
+
+def test_adjudication_shows_rotated_key(client, make_user):
+    _rotated_item(client, make_user)
+    response = ModelResponse.objects.get()
+    adjudicator = build.user_with_roles(make_user, "rotation-judge", roles.ADJUDICATOR)
+    client.force_login(adjudicator)
+
+    page = client.get(reverse("review:adjudicate_response", args=[response.pk])).content.decode()
+
+    assert re.search(r'class="letters">E</strong> <span class="original-letter">（原题 A）', page)
+    assert "更正标准答案时请使用原题字母" in page

@@ -5,7 +5,7 @@
 //   C / Esc       enter / leave the comment box (a flag without a comment lands here)
 //   E             expand the reasoning text
 //   Enter         submit (Ctrl+Enter inside a text box)
-//   X             skip
+//   X, X          skip (the first X only shows a confirmation hint)
 (function () {
   "use strict";
   var form = document.getElementById("review-form");
@@ -14,11 +14,26 @@
   var pendingNote = document.getElementById("shortcut-pending");
   var verdicts = ["correct", "incorrect", "unsure"];
   var prefixes = { f: "rating_factual", r: "rating_reasoning", s: "rating_safety", g: "flags" };
+  // The field waiting for its digit, or "skip" after a first X.
   var pending = null;
+
+  function showHint(text) {
+    if (!pendingNote) { return; }
+    pendingNote.textContent = text;
+    pendingNote.hidden = !text;
+  }
 
   function setPending(name) {
     pending = name;
-    if (pendingNote) { pendingNote.textContent = name ? name.toUpperCase() + " …" : ""; }
+    if (!name) {
+      showHint("");
+    } else if (name === "skip") {
+      showHint(pendingNote ? pendingNote.dataset.skipText : "");
+    } else {
+      // The translated label that the page shows on the field, not its form name.
+      var fieldset = form.querySelector('fieldset[data-field="' + name + '"]');
+      showHint((fieldset ? fieldset.dataset.label : name) + " … 1–5");
+    }
   }
 
   function pick(name, index) {
@@ -27,6 +42,8 @@
     if (!input) { return; }
     if (input.type === "checkbox") { input.checked = !input.checked; } else { input.checked = true; }
     input.dispatchEvent(new Event("change", { bubbles: true }));
+    // A choice made by keyboard may sit below the fold: show it with its legend.
+    (input.closest("fieldset") || input).scrollIntoView({ block: "nearest" });
   }
 
   function submit(target) {
@@ -38,13 +55,24 @@
   // stays as it is.
   var comment = form.elements.comment;
   var commentError = document.getElementById("comment-error");
+  // True while the comment box has a focus that the page gave it, not the
+  // physician, and nothing has been typed since. A physician who then presses
+  // C, as the shortcut panel lists, means the shortcut and not the letter.
+  var commentFocusedByPage = false;
 
   function showCommentError() {
     commentError.hidden = false;
     comment.setAttribute("aria-invalid", "true");
     comment.closest(".comment-field").classList.add("invalid");
     comment.focus();
+    commentFocusedByPage = true;
     comment.scrollIntoView({ block: "center" });
+  }
+
+  function isCommentShortcut(event) {
+    return event.target === comment && commentFocusedByPage && comment.value === "" &&
+      !event.isComposing && !event.ctrlKey && !event.metaKey && !event.altKey &&
+      event.key.toLowerCase() === "c";
   }
 
   if (comment && commentError) {
@@ -55,6 +83,8 @@
         showCommentError();
       }
     });
+    comment.addEventListener("mousedown", function () { commentFocusedByPage = false; });
+    comment.addEventListener("blur", function () { commentFocusedByPage = false; });
     comment.addEventListener("input", function () {
       if (comment.value.trim() && comment.getAttribute("aria-invalid")) {
         commentError.hidden = true;
@@ -71,6 +101,13 @@
     var typing = field && (field.tagName === "TEXTAREA" ||
       (field.tagName === "INPUT" && /^(text|search|number)$/.test(field.type)));
     if (typing) {
+      if (comment && isCommentShortcut(event)) {
+        event.preventDefault();
+      }
+      // Shift and similar keys come before a letter, so only the first typed key counts.
+      if (field === comment && !/^(Shift|Control|Alt|Meta|CapsLock)$/.test(event.key)) {
+        commentFocusedByPage = false;
+      }
       if (event.key === "Escape") { field.blur(); event.preventDefault(); }
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); submit(form); }
       return;
@@ -81,7 +118,13 @@
     var key = event.key.toLowerCase();
     var digit = /^[1-9]$/.test(key) ? parseInt(key, 10) : 0;
 
-    if (pending && digit >= 1 && digit <= 5) {
+    if (pending === "skip" && key === "x" && skipForm) {
+      setPending(null);
+      submit(skipForm);
+      event.preventDefault();
+      return;
+    }
+    if (pending && pending !== "skip" && digit >= 1 && digit <= 5) {
       pick(pending, digit - 1);
       setPending(null);
       event.preventDefault();
@@ -100,7 +143,7 @@
     } else if (key === "enter") {
       submit(form);
     } else if (key === "x" && skipForm) {
-      submit(skipForm);
+      setPending("skip");
     } else {
       return;
     }
