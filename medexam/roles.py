@@ -84,6 +84,14 @@ def blinded_message() -> str:
     )
 
 
+def _group_label(role: str) -> str:
+    """Name a role's group as the admin lists it, after the role's name where the two differ."""
+    name = str(ROLE_NAMES.get(role, role))
+    if name == role:
+        return role
+    return pgettext("role and its group", "“%(role)s” (%(group)s)") % {"role": name, "group": role}
+
+
 def missing_role_message(*allowed: str) -> str:
     """Return the access-denied text for a user with none of the allowed roles.
 
@@ -91,8 +99,9 @@ def missing_role_message(*allowed: str) -> str:
     roles, by adding the account to the group named after the role in the
     admin. add_reviewer also grants the reviewer role.
     """
-    names = pgettext("list separator", ", ").join(str(ROLE_NAMES.get(r, r)) for r in allowed)
-    groups = ", ".join(allowed)
+    separator = pgettext("list separator", ", ")
+    names = separator.join(str(ROLE_NAMES.get(r, r)) for r in allowed)
+    groups = separator.join(_group_label(role) for role in allowed)
 
     # Chinese has one plural form, but the sentence for a single role reads
     # differently from the one for a choice, so these are separate messages.

@@ -1,4 +1,4 @@
-"""Celery tasks of the question bank: imports of large files and dataset version builds."""
+"""Celery tasks of the question bank: imports, dataset version builds, validity refreshes."""
 
 from __future__ import annotations
 
@@ -33,3 +33,16 @@ def near_duplicates_refresh_task() -> None:
     from medexam.services.near_duplicates import near_duplicates_refresh
 
     near_duplicates_refresh()
+
+
+# The limits exceed the version build's, because a refresh waits for a running build.
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=3400, time_limit=3500)
+def validity_refresh_questions_task(question_ids: list[int]) -> None:
+    """Recompute the validity of questions whose reviews or adjudications changed.
+
+    Running it twice writes the same statuses.
+    """
+    from medexam.services.datasets import validity_refresh_questions
+
+    logger.info("validity refresh task for %d questions received", len(question_ids))
+    validity_refresh_questions(question_ids=question_ids)

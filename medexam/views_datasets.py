@@ -43,9 +43,16 @@ logger = logging.getLogger(__name__)
 DATASET_ROLES = (roles.COORDINATOR, roles.CURATOR)
 
 
+class RuleSetChoiceField(forms.ModelChoiceField):
+    """Rule sets labelled with their display names."""
+
+    def label_from_instance(self, obj: ValidityRuleSet) -> str:
+        return obj.display_name
+
+
 class DatasetVersionForm(forms.Form):
     name = forms.SlugField(label=gettext_lazy("Dataset name"), max_length=128)
-    rule_set = forms.ModelChoiceField(
+    rule_set = RuleSetChoiceField(
         label=gettext_lazy("Validity rule set"), queryset=ValidityRuleSet.objects.all()
     )
     all_items = forms.BooleanField(

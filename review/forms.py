@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from medexam.models import Specialty
 from review.models import Adjudication, Review
+from review.services import corrected_key_misused_message
 from review.templatetags.review_labels import name_for_language
 
 RATING_CHOICES = [(str(value), str(value)) for value in range(1, 6)]
@@ -82,6 +83,15 @@ class AdjudicationForm(forms.Form):
         required=False,
     )
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        decision = data.get("decision")
+        corrected = str(data.get("corrected_key", "")).strip()
+        if corrected and decision and decision != Adjudication.Decision.KEY_CORRECTED:
+            self.add_error("corrected_key", corrected_key_misused_message())
+        return data
+
 
 
 class SpecialtyChoiceField(forms.ModelMultipleChoiceField):

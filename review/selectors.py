@@ -9,15 +9,20 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, When
+from django.db.models import Case, CharField, Count, F, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from medexam.models import ModelResponse, Question
-from review.models import Adjudication, Assignment, Review, Reviewer
+from review.models import Adjudication, Assignment, GoldItem, Review, Reviewer
+from review.validity import QUESTION_DECISIONS
 
 # How many queue entries one adjudication page lists.
 QUEUE_LIMIT = 200
+# Decisions on a response's verdict, as opposed to decisions on its question.
+RESPONSE_DECISIONS = (Adjudication.Decision.MODEL_CORRECT, Adjudication.Decision.MODEL_INCORRECT)
+# How many questions one search of the gold item page lists.
+GOLD_SEARCH_LIMIT = 20
 
 
 def reviewer_for_user(user: AbstractBaseUser | AnonymousUser) -> Reviewer | None:
@@ -95,26 +100,57 @@ class QueueEntry:
     response_id: int
     question_id: int
     disagreement: bool = False
+    # Flags raised on the question that no question-level decision has settled yet.
     flags: set[str] = field(default_factory=set)
     # The question's validity_reasons when its validity is disputed, else empty.
     disputed_reasons: list[dict[str, Any]] = field(default_factory=list)
     # The question's stem, so an adjudicator can tell the entries apart.
     stem: str = ""
+    # Why the entry waits: final verdicts by code, reviews per flag, reviews with a comment.
+    verdict_counts: dict[str, int] = field(default_factory=dict)
+    flag_counts: dict[str, int] = field(default_factory=dict)
+    comments: int = 0
+
+
+def _latest_question_decision(field_name: str) -> Subquery:
+    """Select one field of the latest question-level decision on the question of a review."""
+    latest = Adjudication.objects.filter(
+        question_id=OuterRef("response__question_id"), decision__in=QUESTION_DECISIONS
+    ).order_by("-decided_at", "-id")
+    return Subquery(latest.values(field_name)[:1])
 
 
 def adjudication_queue(limit: int = QUEUE_LIMIT) -> list[QueueEntry]:
     """List what waits for an adjudicator, one entry per response.
 
-    A response enters while it has no response-level decision and its
+    A response enters while it has no response-level decision (model answer
+    correct or incorrect) and its
     reviewers' final verdicts differ or a reviewer flagged its question. A
     question whose validity is disputed enters, through its first reviewed
     response, until a question-level decision (key corrected, question
     excluded or kept) settles it. Validity measures the first, blind verdicts
     and a decision on one response leaves the question disputed, so without
     this step such a question could be in neither list.
+
+    A question-level decision, made through any response of the question,
+    settles the flags of reviews submitted before it. An excluded question
+    leaves the queue with all its responses, because its responses' verdicts
+    no longer count.
     """
-    decided = Adjudication.objects.filter(response_id__isnull=False).values("response_id")
-    pending = Review.objects.exclude(response_id__in=decided)
+    decided = Adjudication.objects.filter(
+        response_id__isnull=False, decision__in=RESPONSE_DECISIONS
+    ).values("response_id")
+    pending = (
+        Review.objects.exclude(response_id__in=decided)
+        .alias(
+            question_decision=_latest_question_decision("decision"),
+            question_decided_at=_latest_question_decision("decided_at"),
+        )
+        .filter(
+            Q(question_decision__isnull=True)
+            | ~Q(question_decision=Adjudication.Decision.QUESTION_EXCLUDED)
+        )
+    )
 
     disputed = (
         pending.values("response_id")
@@ -126,9 +162,10 @@ def adjudication_queue(limit: int = QUEUE_LIMIT) -> list[QueueEntry]:
     for response_id in disputed.order_by("response_id")[:limit]:
         entries[response_id] = QueueEntry(response_id, 0, disagreement=True)
 
-    flagged = (
-        pending.filter(~Q(flags=[])).order_by("response_id").values_list("response_id", "flags")
+    unsettled_flags = pending.filter(~Q(flags=[])).filter(
+        Q(question_decided_at__isnull=True) | Q(submitted_at__gt=F("question_decided_at"))
     )
+    flagged = unsettled_flags.order_by("response_id").values_list("response_id", "flags")
     for response_id, flags in flagged[: limit * 3]:
         entry = entries.setdefault(response_id, QueueEntry(response_id, 0))
         entry.flags.update(flags)
@@ -142,7 +179,26 @@ def adjudication_queue(limit: int = QUEUE_LIMIT) -> list[QueueEntry]:
     }
     for entry in entries.values():
         entry.question_id, entry.stem = questions[entry.response_id]
-    return sorted(entries.values(), key=lambda entry: entry.response_id)[:limit]
+    listed = sorted(entries.values(), key=lambda entry: entry.response_id)[:limit]
+    _add_review_summaries(listed)
+    return listed
+
+
+def _add_review_summaries(entries: list[QueueEntry]) -> None:
+    """Count each entry's final verdicts, flags and comments over all its reviews."""
+    by_response = {entry.response_id: entry for entry in entries}
+    rows = (
+        Review.objects.filter(response_id__in=list(by_response))
+        .annotate(final_verdict=final_verdict_expression())
+        .values_list("response_id", "final_verdict", "flags", "comment")
+    )
+    for response_id, verdict, flags, comment in rows:
+        entry = by_response[response_id]
+        entry.verdict_counts[verdict] = entry.verdict_counts.get(verdict, 0) + 1
+        for flag in flags:
+            entry.flag_counts[flag] = entry.flag_counts.get(flag, 0) + 1
+        if comment:
+            entry.comments += 1
 
 
 def _add_disputed_questions(entries: dict[int, QueueEntry], limit: int) -> None:
@@ -181,6 +237,61 @@ def reviews_for_adjudication(response_id: int) -> list[Review]:
         .select_related("reviewer")
         .order_by("submitted_at", "id")
     )
+
+
+def question_decisions(question_id: int) -> list[Adjudication]:
+    """Return the question-level decisions on a question, newest (the one in force) first.
+
+    They may have been made through any of the question's responses.
+    """
+    return list(
+        Adjudication.objects.filter(question_id=question_id, decision__in=QUESTION_DECISIONS)
+        .select_related("response")
+        .order_by("-decided_at", "-id")
+    )
+
+
+def gold_items() -> QuerySet[GoldItem]:
+    """Select the gold items with their questions, newest first."""
+    return GoldItem.objects.select_related("response__question").order_by("-created_at", "-id")
+
+
+@dataclass
+class QuestionResponses:
+    question: Question
+    responses: list[ModelResponse]
+
+
+def responses_for_gold_search(text: str, limit: int = GOLD_SEARCH_LIMIT) -> list[QuestionResponses]:
+    """Find questions by id or by text in the stem, each with its responses.
+
+    A number is read as a question id, anything else as text in the stem.
+    The responses carry no model, run or endpoint, so a coordinator picks a
+    gold item as blind to the model as reviewers are.
+    """
+    text = text.strip()
+    if not text:
+        return []
+    questions = Question.objects.order_by("id")
+    if text.isdigit():
+        questions = questions.filter(id=int(text))
+    else:
+        # Chinese has no word boundaries, so this is a substring match.
+        questions = questions.filter(stem__icontains=text)
+    found = list(questions[:limit])
+    responses = (
+        ModelResponse.objects.filter(question__in=found)
+        .select_related("gold_item")
+        .only(
+            "id", "question_id", "state", "extracted_letters", "extraction_status", "raw_text",
+            "gold_item__verdict",
+        )
+        .order_by("id")
+    )
+    by_question: dict[int, list[ModelResponse]] = {question.pk: [] for question in found}
+    for response in responses:
+        by_question[response.question_id].append(response)
+    return [QuestionResponses(question, by_question[question.pk]) for question in found]
 
 
 def _slot_counts() -> dict[str, Count]:

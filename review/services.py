@@ -6,16 +6,18 @@ import logging
 import random
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from medexam.models import ModelResponse, Question, QuestionChange, Specialty
 from medexam.scoring import score_letters
+from medexam.tasks import validity_refresh_questions_task
 from review.models import Adjudication, Assignment, GoldItem, Review, Reviewer, Skip
 from review.pool import questions_out_of_pool, review_pool_sync
 from review.selectors import held_assignments
@@ -32,6 +34,18 @@ _SHUFFLE_KEY_MAX = 2**31 - 1
 
 class ReviewError(Exception):
     """A review action was rejected; the message is translated and safe to show the user."""
+
+
+def validity_refresh_on_commit(*, question_ids: list[int]) -> None:
+    """Queue a validity refresh of the questions for when the current transaction commits.
+
+    The refresh reads every review of each question, so it runs in a Celery
+    task rather than in the request that submitted a review. robust=True logs
+    a failure to queue it (broker down) instead of failing a saved review;
+    the next dataset build recomputes validity anyway.
+    """
+    ids = sorted(set(question_ids))
+    transaction.on_commit(partial(validity_refresh_questions_task.delay, ids), robust=True)
 
 
 def _reviewable_responses(run_id: int) -> QuerySet[ModelResponse]:
@@ -239,6 +253,14 @@ def assignment_claim_next(*, reviewer: Reviewer, now: datetime | None = None) ->
     return None
 
 
+def corrected_key_misused_message() -> str:
+    """Return the error for a corrected answer key sent with a decision that does not use it."""
+    return _(
+        "A corrected answer key is only for the decision “answer key corrected”. "
+        "Clear the field or choose that decision."
+    )
+
+
 def _not_assigned_error() -> ReviewError:
     return ReviewError(
         _("This item is no longer assigned to you (its claim expired or it was submitted). "
@@ -247,9 +269,12 @@ def _not_assigned_error() -> ReviewError:
 
 
 def _lock_own_claim(assignment_id: int, reviewer: Reviewer) -> Assignment:
+    # The question id comes with the row for the validity refresh after a
+    # review; of=("self",) locks the slot only, not the joined response.
     assignment = (
         held_assignments(reviewer, timezone.now())
-        .select_for_update()
+        .select_for_update(of=("self",))
+        .annotate(question_id=F("response__question_id"))
         .filter(id=assignment_id)
         .first()
     )
@@ -368,6 +393,7 @@ def review_submit(
         assignment.status = Assignment.Status.SUBMITTED
         assignment.lease_expires_at = None
         assignment.save(update_fields=["status", "lease_expires_at"])
+        validity_refresh_on_commit(question_ids=[assignment.question_id])
     logger.info(
         "reviewer %d submitted review %d of assignment %d in %d ms",
         reviewer.pk,
@@ -420,12 +446,12 @@ def _normalise_key(question: Question, answer_key: str) -> str:
     letters = "".join(sorted(set(answer_key.strip().upper())))
     if not letters or any(letter not in question.letters for letter in letters):
         raise ReviewError(
-            _("Answer key %(key)r is invalid; use letters among %(letters)s.")
+            _("Answer key “%(key)s” is invalid; use letters among %(letters)s.")
             % {"key": answer_key, "letters": question.letters}
         )
     if question.question_type == Question.Type.SINGLE and len(letters) != 1:
         raise ReviewError(
-            _("Answer key %(key)r has several letters but the question is single-answer.")
+            _("Answer key “%(key)s” has several letters but the question is single-answer.")
             % {"key": answer_key}
         )
     return letters
@@ -489,6 +515,8 @@ def adjudication_record(
         raise ReviewError(_("Every decision needs a reason."))
     if decision == Adjudication.Decision.KEY_CORRECTED and not corrected_key.strip():
         raise ReviewError(_("The decision “key corrected” needs the corrected key."))
+    if decision != Adjudication.Decision.KEY_CORRECTED and corrected_key.strip():
+        raise ReviewError(corrected_key_misused_message())
 
     with transaction.atomic():
         if decision == Adjudication.Decision.KEY_CORRECTED:
@@ -509,6 +537,7 @@ def adjudication_record(
         if decision in QUESTION_DECISIONS:
             validity_apply_adjudication(question_id=question_id)
             review_pool_sync(question_ids=[question_id])
+        validity_refresh_on_commit(question_ids=[question_id])
     logger.info(
         "adjudication %d on question %d (response %s): %s",
         adjudication.pk,

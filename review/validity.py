@@ -169,11 +169,12 @@ def latest_decisions(question_ids: list[int]) -> dict[int, QuestionDecision]:
     return latest
 
 
-def validity_apply(*, rule_set_id: int) -> dict[str, int]:
-    """Recompute Question.validity and validity_reasons for every question under a rule set.
+def validity_apply(*, rule_set_id: int, question_ids: list[int] | None = None) -> dict[str, int]:
+    """Recompute Question.validity and validity_reasons under a rule set.
 
-    Questions are processed in chunks so memory stays bounded; returns the
-    number of questions per status.
+    Every question is recomputed, or only those in question_ids. Questions
+    are processed in chunks so memory stays bounded; returns the number of
+    questions per status.
     """
     rule_set = ValidityRuleSet.objects.get(pk=rule_set_id)
     rules = Rules.from_rule_set(rule_set)
@@ -181,20 +182,27 @@ def validity_apply(*, rule_set_id: int) -> dict[str, int]:
     logger.info("validity apply started rule_set=%s", rule_set_id)
 
     counts: Counter[str] = Counter()
-    ids = list(Question.objects.order_by("id").values_list("id", flat=True))
+    questions = Question.objects.order_by("id")
+    if question_ids is not None:
+        questions = questions.filter(id__in=question_ids)
+    ids = list(questions.values_list("id", flat=True))
     for start in range(0, len(ids), CHUNK_SIZE):
         chunk_ids = ids[start : start + CHUNK_SIZE]
-        summaries = item_summaries(review_rows(question_ids=chunk_ids))
-        decisions = latest_decisions(chunk_ids)
-        questions = list(Question.objects.filter(id__in=chunk_ids).only("id"))
-        for question in questions:
-            decision = decisions.get(question.id)
-            status, reasons = decide_validity(summaries.get(question.id), decision, rules)
-            question.validity = status
-            question.validity_reasons = [{**r, "rule_set": rule_set.name} for r in reasons]
-            counts[status] += 1
+        # The row locks make two refreshes of one question run one after the
+        # other, so the later one reads the reviews the earlier one missed.
         with transaction.atomic():
-            Question.objects.bulk_update(questions, ["validity", "validity_reasons"])
+            chunk = list(
+                Question.objects.select_for_update().filter(id__in=chunk_ids).order_by("id").only("id")
+            )
+            summaries = item_summaries(review_rows(question_ids=chunk_ids))
+            decisions = latest_decisions(chunk_ids)
+            for question in chunk:
+                decision = decisions.get(question.id)
+                status, reasons = decide_validity(summaries.get(question.id), decision, rules)
+                question.validity = status
+                question.validity_reasons = [{**r, "rule_set": rule_set.name} for r in reasons]
+                counts[status] += 1
+            Question.objects.bulk_update(chunk, ["validity", "validity_reasons"])
 
     logger.info(
         "validity apply finished rule_set=%s questions=%d counts=%s took %.0f ms",
@@ -204,6 +212,15 @@ def validity_apply(*, rule_set_id: int) -> dict[str, int]:
         (time.monotonic() - started) * 1000,
     )
     return dict(counts)
+
+
+def sole_rule_set() -> ValidityRuleSet | None:
+    """Return the only validity rule set, or None when there is none or more than one.
+
+    export_dataset picks a rule set the same way when none is named.
+    """
+    rule_sets = list(ValidityRuleSet.objects.order_by("name")[:2])
+    return rule_sets[0] if len(rule_sets) == 1 else None
 
 
 def validity_apply_adjudication(*, question_id: int) -> str | None:

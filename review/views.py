@@ -18,10 +18,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from medexam import roles
-from medexam.models import ModelResponse
+from medexam.models import ModelResponse, Question
 from review import selectors, services
 from review.forms import (
     AdjudicationForm,
@@ -31,7 +31,7 @@ from review.forms import (
     ReviewForm,
 )
 from review.lettering import lettering_for
-from review.models import Review, Reviewer
+from review.models import Assignment, Review, Reviewer
 
 View = Callable[..., HttpResponse]
 
@@ -134,6 +134,7 @@ def item(request: HttpRequest, assignment_id: int) -> HttpResponse:
     response = assignment.response
     context = {
         "assignment": assignment,
+        "withdrawn_reason": _withdrawn_reason(assignment),
         "question": response.question,
         "lettering": lettering_for(response, response.question),
         "response": response,
@@ -147,6 +148,15 @@ def item(request: HttpRequest, assignment_id: int) -> HttpResponse:
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "review/item.html", context, status=status)
+
+
+def _withdrawn_reason(assignment: Assignment) -> str:
+    """Say why a held slot left the review pool: "retired", "excluded", or "" while it is in it."""
+    if assignment.status != Assignment.Status.WITHDRAWN:
+        return ""
+    if assignment.response.question.status == Question.Status.RETIRED:
+        return "retired"
+    return "excluded"
 
 
 @role_required(roles.ADJUDICATOR)
@@ -178,12 +188,18 @@ def adjudicate_response(request: HttpRequest, response_id: int) -> HttpResponse:
             messages.success(request, _("Decision saved."))
             return redirect("review:adjudicate")
 
+    decisions = selectors.question_decisions(response.question_id)
     context = {
         "response": response,
         "question": response.question,
         "lettering": lettering_for(response, response.question),
         "reviews": selectors.reviews_for_adjudication(response.pk),
         "adjudications": response.adjudications.order_by("-decided_at"),
+        # Decisions on the question made through another of its responses.
+        "question_decisions": [
+            decision for decision in decisions if decision.response_id != response.pk
+        ],
+        "decision_in_force_id": decisions[0].pk if decisions else None,
         "form": form,
     }
     status = 400 if request.method == "POST" else 200
@@ -197,33 +213,39 @@ def coordinate(request: HttpRequest) -> HttpResponse:
         "by_specialty": selectors.progress_by_specialty(),
         "by_run": selectors.progress_by_run(),
         "reviewer_stats": selectors.reviewer_statistics(),
-        "gold_form": GoldItemForm(),
     }
     return render(request, "review/coordinate.html", context)
 
 
 @role_required(roles.COORDINATOR)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def coordinate_gold(request: HttpRequest) -> HttpResponse:
-    """Mark a response as a gold item with its agreed verdict."""
-    form = GoldItemForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("The gold item form is invalid: %(errors)s") % {
-            "errors": form.errors.as_text()
-        })
-        return redirect("review:coordinate")
-    try:
-        services.gold_item_mark(
-            response_id=form.cleaned_data["response_id"],
-            verdict=form.cleaned_data["verdict"],
-            note=form.cleaned_data["note"],
-            user=request.user,  # type: ignore[arg-type]
-        )
-    except services.ReviewError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _("Gold item saved."))
-    return redirect("review:coordinate")
+    """List gold items, find responses by question, and mark a response as a gold item."""
+    # A search result's link fills in its response id.
+    form = GoldItemForm(request.POST or None, initial={"response_id": request.GET.get("response")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.gold_item_mark(
+                response_id=form.cleaned_data["response_id"],
+                verdict=form.cleaned_data["verdict"],
+                note=form.cleaned_data["note"],
+                user=request.user,  # type: ignore[arg-type]
+            )
+        except services.ReviewError as error:
+            form.add_error("response_id", str(error))
+        else:
+            messages.success(request, _("Gold item saved."))
+            return redirect("review:coordinate_gold")
+
+    search = request.GET.get("q", "")
+    context = {
+        "form": form,
+        "gold_items": selectors.gold_items(),
+        "search": search,
+        "results": selectors.responses_for_gold_search(search),
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "review/coordinate_gold.html", context, status=status)
 
 
 @role_required(roles.COORDINATOR)

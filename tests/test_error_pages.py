@@ -51,3 +51,15 @@ def test_forbidden_page_names_run_roles(client, make_user, settings):
     assert "This page needs one of the roles curator, coordinator." in page
     assert "one of the groups curator, coordinator in the admin" in page
     assert "add_reviewer" not in page
+
+
+@pytest.mark.django_db
+def test_forbidden_page_names_group_in_chinese(client, make_user):
+    client.force_login(make_user("no-role-user"))
+
+    single = client.get("/review/adjudicate/").content.decode()
+    choice = client.get("/runs/").content.decode()
+
+    assert "加入“仲裁医师”（adjudicator）组" in single
+    assert "加入 adjudicator 组" not in single
+    assert "加入“题库管理员”（curator）、“协调员”（coordinator）中的一个组" in choice

@@ -33,8 +33,9 @@ INTERFACE_SELECTOR = (
     "h1, h2, h3, th, label, legend, button, summary, dt, dd, .muted, .site-header nav a, "
     ".messages li, .field-error, .tag, main p"
 )
-# Words that stay as they are in both languages: the product name and key names.
-ALLOWED_LATIN = {"medexam", "Enter", "Ctrl", "Esc"}
+# Words that stay as they are in both languages: the product name, key names
+# and UTC in time zone labels such as "UTC+08:00".
+ALLOWED_LATIN = {"medexam", "Enter", "Ctrl", "Esc", "UTC"}
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -203,5 +204,7 @@ def test_review_screens(review_live_server, browser_page, screens, language, wid
     _check(page, "coordinate", language, width, problems)
     page.goto(f"{base}/review/coordinate/reviewers/")
     _check(page, "coordinate-reviewers", language, width, problems)
+    page.goto(f"{base}/review/coordinate/gold/?q={screens['disputed'].question_id}")
+    _check(page, "coordinate-gold", language, width, problems)
 
     assert problems == []

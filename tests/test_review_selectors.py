@@ -212,3 +212,68 @@ def test_stats_majority_agreement_counts(make_user):
     assert stats[majority[0].pseudonym].majority_agreement == 1.0
     assert stats[outlier.pseudonym].majority_reviews == 1
     assert stats[outlier.pseudonym].majority_agreed == 0
+
+
+def test_queue_drops_responses_of_excluded_question(make_user, one_response):
+    other = build.response(
+        one_response.run, one_response.question, sample_index=1, letters="B"
+    )
+    services.assignments_create_for_run(run_id=one_response.run_id)
+    for name, verdict in (("x1", "correct"), ("x2", "incorrect")):
+        reviewer = build.reviewer(make_user, name)
+        _review(reviewer, first=verdict, after=verdict)
+        _review(reviewer, first=verdict, after=verdict)
+    assert {entry.response_id for entry in selectors.adjudication_queue()} == {
+        one_response.pk, other.pk
+    }
+
+    services.adjudication_record(
+        adjudicator=make_user("judge"),
+        question_id=one_response.question_id,
+        response_id=one_response.pk,
+        decision=Adjudication.Decision.QUESTION_EXCLUDED,
+        reason="题干有歧义",
+    )
+
+    assert selectors.adjudication_queue() == []
+
+
+def test_question_decision_settles_earlier_flags(make_user, one_response):
+    other = build.response(
+        one_response.run, one_response.question, sample_index=1, letters="B"
+    )
+    services.assignments_create_for_run(run_id=one_response.run_id)
+    reviewer = build.reviewer(make_user, "flagger")
+    _review(reviewer, flags=["outdated"], comment="旧指南")
+    _review(reviewer, flags=["outdated"], comment="旧指南")
+    assert len(selectors.adjudication_queue()) == 2
+
+    services.adjudication_record(
+        adjudicator=make_user("judge"),
+        question_id=one_response.question_id,
+        response_id=one_response.pk,
+        decision=Adjudication.Decision.QUESTION_KEPT,
+        reason="指南未变",
+    )
+    settled = selectors.adjudication_queue()
+    later = build.reviewer(make_user, "later")
+    _review(later, flags=["wrong_key"], comment="答案应为 B")
+    reopened = selectors.adjudication_queue()
+
+    assert settled == []
+    assert len(reopened) == 1
+    assert reopened[0].flags == {"wrong_key"}
+    assert reopened[0].response_id in {one_response.pk, other.pk}
+
+
+def test_queue_entry_counts_verdicts_flags_comments(make_user, one_response):
+    _review(build.reviewer(make_user, "a"), first="correct", flags=["outdated"], comment="旧")
+    _review(build.reviewer(make_user, "b"), first="incorrect", after="incorrect",
+            flags=["outdated"], comment="旧指南")
+    _review(build.reviewer(make_user, "c"), first="incorrect", after="incorrect")
+
+    entry = selectors.adjudication_queue()[0]
+
+    assert entry.verdict_counts == {"correct": 1, "incorrect": 2}
+    assert entry.flag_counts == {"outdated": 2}
+    assert entry.comments == 2

@@ -505,3 +505,145 @@ def test_adjudication_shows_rotated_key(client, make_user):
 
     assert re.search(r'class="letters">E</strong> <span class="original-letter">（原题 A）', page)
     assert "更正标准答案时请使用原题字母" in page
+
+
+def test_withdrawn_item_says_question_excluded(client, world, make_user):
+    services.adjudication_record(
+        adjudicator=make_user("judge"),
+        question_id=world["question"].pk,
+        response_id=world["response"].pk,
+        decision="question_excluded",
+        reason="题干有歧义",
+    )
+    client.force_login(world["users"]["reviewer"])
+
+    response = client.get(reverse("review:item", args=[world["assignment"].pk]))
+    page = response.content.decode()
+
+    assert response.status_code == 200
+    assert 'id="withdrawn-notice"' in page
+    assert "仲裁医师已将本题排除" in page
+    assert "您可以跳过本题" in page
+
+
+def test_item_in_pool_has_no_withdrawn_notice(client, world):
+    client.force_login(world["users"]["reviewer"])
+
+    page = client.get(reverse("review:item", args=[world["assignment"].pk])).content.decode()
+
+    assert 'id="withdrawn-notice"' not in page
+
+
+def test_response_page_shows_decision_via_other_response(client, world, make_user):
+    other = build.response(world["run"], world["question"], sample_index=1, letters="C")
+    services.adjudication_record(
+        adjudicator=make_user("judge"),
+        question_id=world["question"].pk,
+        response_id=world["response"].pk,
+        decision="question_kept",
+        reason="题目无误，保留",
+    )
+    client.force_login(world["users"]["adjudicator"])
+
+    page = client.get(reverse("review:adjudicate_response", args=[other.pk])).content.decode()
+
+    assert 'id="question-decisions"' in page
+    assert "本题已有仲裁决定" in page
+    assert "题目无误，保留" in page
+    assert reverse("review:adjudicate_response", args=[world["response"].pk]) in page
+
+
+def test_kept_decision_with_corrected_key_rejected(client, world):
+    client.force_login(world["users"]["adjudicator"])
+
+    response = client.post(
+        reverse("review:adjudicate_response", args=[world["response"].pk]),
+        {"decision": "model_correct", "corrected_key": "B", "reason": "模型正确"},
+    )
+    page = response.content.decode()
+
+    world["question"].refresh_from_db()
+    assert response.status_code == 400
+    assert "更正后的标准答案仅用于“标准答案已更正”" in page
+    assert world["question"].answer_key == "C"
+    assert not world["response"].adjudications.exists()
+
+
+def test_invalid_corrected_key_quoted_in_chinese(client, world):
+    client.force_login(world["users"]["adjudicator"])
+
+    response = client.post(
+        reverse("review:adjudicate_response", args=[world["response"].pk]),
+        {"decision": "key_corrected", "corrected_key": "Z", "reason": "教材"},
+    )
+    page = response.content.decode()
+
+    assert response.status_code == 400
+    assert "标准答案“Z”无效" in page
+    assert "&#x27;Z&#x27;" not in page
+
+
+def test_adjudication_form_labels_use_chinese_colon(client, world):
+    client.force_login(world["users"]["adjudicator"])
+
+    page = client.get(
+        reverse("review:adjudicate_response", args=[world["response"].pk])
+    ).content.decode()
+
+    assert "仲裁决定：" in page
+    assert "理由：" in page
+    assert "仲裁决定:" not in page
+
+
+def test_queue_labels_ids_and_summarises(client, world, make_user):
+    _submit_review(world, flags=["ambiguous"], comment="题干不清")
+    colleague = build.reviewer(make_user, "colleague")
+    slot = services.assignment_claim_next(reviewer=colleague)
+    services.assignment_record_first_verdict(
+        assignment_id=slot.pk, reviewer=colleague, verdict="incorrect"
+    )
+    services.review_submit(
+        assignment_id=slot.pk, reviewer=colleague, verdict_after_key="incorrect",
+        rating_factual=2, rating_reasoning=2, rating_safety=2,
+        flags=["ambiguous"], comment="两种理解",
+    )
+    client.force_login(world["users"]["adjudicator"])
+
+    page = client.get(reverse("review:adjudicate")).content.decode()
+
+    assert f"模型回答 {world['response'].pk}" in page
+    assert f"题目 {world['question'].pk}" in page
+    assert "意见不一" in page
+    assert "正确 1 份" in page
+    assert "错误 1 份" in page
+    assert "×2" in page
+    assert '<td class="num">2</td>' in page
+
+
+def test_gold_page_lists_items_and_finds_responses(client, world):
+    services.gold_item_mark(response_id=world["response"].pk, verdict="incorrect", note="B 错误")
+    client.force_login(world["users"]["coordinator"])
+
+    listed = client.get(reverse("review:coordinate_gold"))
+    found = client.get(reverse("review:coordinate_gold"), {"q": world["question"].stem[:6]})
+    by_id = client.get(reverse("review:coordinate_gold"), {"q": str(world["question"].pk)})
+
+    assert listed.status_code == 200
+    assert "B 错误" in listed.content.decode()
+    assert 'name="response_id"' in listed.content.decode()
+    for page in (found.content.decode(), by_id.content.decode()):
+        assert f'<td class="num">{world["response"].pk}</td>' in page
+        assert "我认为答案是" in page
+        assert "HiddenModel-70B" not in page
+        assert world["run"].name not in page
+
+
+def test_gold_page_reports_missing_response(client, world):
+    client.force_login(world["users"]["coordinator"])
+
+    response = client.post(
+        reverse("review:coordinate_gold"), {"response_id": 999999, "verdict": "correct"}
+    )
+
+    assert response.status_code == 400
+    assert "999999" in response.content.decode()

@@ -123,3 +123,12 @@ def test_detail_failure_reason_in_language(curator, client, running_run, setting
     assert "请求超时" in chinese
     assert "request timed out" in english
     assert "Endpoint" in english
+
+
+def test_detail_uses_chinese_colon(curator, client, running_run):
+    page = client.get(f"/runs/{running_run.pk}/").content.decode()
+
+    assert "状态：" in page
+    assert "模型：" in page
+    assert "状态:" not in page
+    assert "模型:" not in page

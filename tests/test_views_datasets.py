@@ -223,3 +223,12 @@ def test_page_specialty_names_in_english(client, coordinator, bank, settings):
     text = _visible_text(client.get("/datasets/").content)
     assert "Cardiovascular medicine" in text
     assert "心血管内科" not in text
+
+
+def test_page_labels_seeded_rule_set(client, coordinator):
+    standard = ValidityRuleSet.objects.get(name="standard")
+
+    page = client.get("/datasets/").content.decode()
+
+    assert f'<option value="{standard.pk}">标准规则（standard）</option>' in page
+    assert "数据集名称：" in page

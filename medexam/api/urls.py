@@ -4,7 +4,32 @@ from rest_framework.routers import DefaultRouter
 
 from medexam.api import views
 
-router = DefaultRouter()
+# Endpoints outside the router that the API root lists too, by URL name.
+ROOT_EXTRA = {
+    "leaderboard": "api-leaderboard",
+    "review-progress": "api-review-progress",
+    "agreement": "datasets:api-agreement",
+    "datasets": "datasets:api-list",
+    "datasets-impact": "datasets:api-impact",
+    "auth-token": "api-token",
+    "schema": "api-schema",
+}
+
+
+class APIRouter(DefaultRouter):
+    """The default router, whose root also lists the API views registered outside it."""
+
+    def get_api_root_view(self, api_urls=None):  # type: ignore[no-untyped-def]
+        list_name = self.routes[0].name
+        api_root_dict = {
+            prefix: list_name.format(basename=basename)
+            for prefix, _viewset, basename in self.registry
+        }
+        api_root_dict.update(ROOT_EXTRA)
+        return self.APIRootView.as_view(api_root_dict=api_root_dict)
+
+
+router = APIRouter()
 router.register("questions", views.QuestionViewSet, basename="question")
 router.register("models", views.LanguageModelViewSet, basename="languagemodel")
 router.register("endpoints", views.EndpointViewSet, basename="endpoint")

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from medexam.models.questions import Question
@@ -40,6 +41,19 @@ class ValidityRuleSet(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """Name shown on pages: a rule set created by a migration gets a translated label."""
+        label = SEEDED_RULE_SET_LABELS.get(self.name)
+        if label is None or str(label) == self.name:
+            return self.name
+        return gettext("%(label)s (%(name)s)") % {"label": label, "name": self.name}
+
+
+# Labels of the rule sets that migrations create; the stored name, which
+# export_dataset --rule-set takes, stays as it is.
+SEEDED_RULE_SET_LABELS = {"standard": pgettext_lazy("validity rule set", "standard")}
 
 
 class ImmutableVersionError(ValidationError):

@@ -28,7 +28,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from medexam.models import DatasetItem, DatasetVersion, Question, QuestionChange, ValidityRuleSet
 from review import agreement
 from review.agreement_report import agreement_report, item_summaries, review_rows
-from review.validity import Rules, adjudicated_keys, validity_apply
+from review.validity import Rules, adjudicated_keys, sole_rule_set, validity_apply
 
 logger = logging.getLogger(__name__)
 
@@ -346,6 +346,44 @@ def validity_refresh(*, rule_set_id: int) -> dict[str, int]:
     """
     with _all_builds_lock():
         return validity_apply(rule_set_id=rule_set_id)
+
+
+@contextmanager
+def _builds_shared_lock() -> Iterator[None]:
+    """Hold the shared form of _all_builds_lock: wait for builds, not for other refreshes."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_lock_shared(%s, %s)", [BUILD_LOCK_CLASS, ALL_BUILDS_KEY]
+        )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_unlock_shared(%s, %s)", [BUILD_LOCK_CLASS, ALL_BUILDS_KEY]
+            )
+
+
+def validity_refresh_questions(*, question_ids: list[int]) -> dict[str, int] | None:
+    """Recompute some questions' validity under the only rule set, after their reviews changed.
+
+    Returns the number of questions per status, or None and changes nothing
+    when there is no rule set or more than one.
+    """
+    rule_set = sole_rule_set()
+    if rule_set is None:
+        # NOTE: with several rule sets, validity stays as the last build or
+        # export_dataset left it until a coordinator applies one of them.
+        logger.info(
+            "validity refresh of %d questions skipped: no single validity rule set",
+            len(question_ids),
+        )
+        return None
+    with _builds_shared_lock():
+        return validity_apply(rule_set_id=rule_set.pk, question_ids=question_ids)
 
 
 def dataset_version_build(*, version_id: int) -> DatasetVersion | None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django import template
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 
 from review.models import Review
@@ -22,6 +22,33 @@ def flag_labels(codes: Iterable[str]) -> str:
 
 
 @register.filter
+def verdict_counts(counts: dict[str, int]) -> str:
+    """Describe how many reviews end with each verdict, e.g. "correct 2, incorrect 1"."""
+    parts = [
+        _("%(verdict)s %(count)d") % {"verdict": label, "count": counts[code]}
+        for code, label in Review.Verdict.choices
+        if counts.get(code)
+    ]
+    return pgettext("list separator", ", ").join(parts)
+
+
+@register.filter
+def flag_counts(counts: dict[str, int]) -> str:
+    """Describe how many reviews raised each question flag, e.g. "ambiguous question ×2"."""
+    labels = dict(Review.Flag.choices)
+    parts = [
+        _("%(flag)s ×%(count)d") % {"flag": labels.get(code, code), "count": counts[code]}
+        for code in sorted(counts)
+    ]
+    return pgettext("list separator", ", ").join(parts)
+
+
+def _share(value: Any) -> Any:
+    # Agreement is stored unrounded; two decimals are what a reader compares.
+    return round(value, 2) if isinstance(value, float) else value
+
+
+@register.filter
 def dispute_labels(reasons: Iterable[dict[str, Any]]) -> str:
     """Describe why validity marks a question disputed, from its validity_reasons."""
     flags = dict(Review.Flag.choices)
@@ -31,7 +58,10 @@ def dispute_labels(reasons: Iterable[dict[str, Any]]) -> str:
         if code == "low_agreement":
             labels.append(
                 _("first-verdict agreement %(agreement)s, below %(required)s")
-                % {"agreement": reason.get("agreement"), "required": reason.get("required")}
+                % {
+                    "agreement": _share(reason.get("agreement")),
+                    "required": _share(reason.get("required")),
+                }
             )
         elif code == "flag_needs_adjudication":
             flag = reason.get("flag", "")
