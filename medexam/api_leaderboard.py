@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from medexam.leaderboard import SCOPES
-from medexam.views_leaderboard import compute_for_request, validated_only
+from medexam.views_leaderboard import compute_for_request, empty_reason, validated_only
 
 
 class LeaderboardAPIView(APIView):
@@ -23,6 +23,9 @@ class LeaderboardAPIView(APIView):
     the common_item_count questions all listed models answered; each row's
     full_set covers all the questions that model answered. Of several runs of
     a model on one question, the latest run that answered it counts.
+    With no rows, empty_reason is "no_validated_questions" (validated=1 and no
+    question is validated yet) or "no_responses". empty_message explains it and
+    names the next step, in the request's language. Both are null otherwise.
     """
 
     @extend_schema(
@@ -46,4 +49,7 @@ class LeaderboardAPIView(APIView):
         board = compute_for_request(request)
         data = board.as_dict()
         data["validated_only"] = validated_only(request)
+        reason = empty_reason(board, validated=data["validated_only"])
+        data["empty_reason"] = reason[0] if reason else None
+        data["empty_message"] = reason[1] if reason else None
         return Response(data)

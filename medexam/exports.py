@@ -18,6 +18,8 @@ from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from medexam.models import DatasetVersion, Question
 from medexam.services.datasets import (
@@ -158,7 +160,11 @@ def write_parquet(records: Iterable[dict[str, Any]], sink: str | IO[bytes]) -> i
 
 def _coefficient_text(data: dict[str, Any]) -> str:
     if data.get("value") is None:
-        return f"undefined / 无法计算 ({data.get('undefined', '')})"
+        # The reason is stored in English; its Chinese form is in the catalogue.
+        reason = data.get("undefined") or ""
+        with translation.override("zh-hans"):
+            chinese = gettext(reason) if reason else ""
+        return f"undefined / 无法计算 ({reason} / {chinese})"
     text = f"{data['value']:.3f}"
     if data.get("ci"):
         text += f" (95% CI {data['ci'][0]:.3f} to {data['ci'][1]:.3f})"
@@ -185,6 +191,36 @@ def _agreement_scope_text(summary: dict[str, Any]) -> str:
     )
 
 
+def _selection_text(summary: dict[str, Any], rules: dict[str, Any]) -> str:
+    """Explain why agreement on validated items is circular and give it before selection."""
+    rule_text = (
+        f"min_reviews {rules.get('min_reviews', '-')}, "
+        f"min_item_agreement {rules.get('min_item_agreement', '-')}"
+    )
+    before = ((summary.get("agreement_before_selection") or {}).get("dimensions") or {}).get(
+        "verdict"
+    )
+    if before:
+        units = f"{before['pairable_units']}/{before['units']}"
+        figure = _coefficient_text(before["alpha"])
+        english = (
+            f"Over all reviewed items before selection, verdict alpha is {figure} "
+            f"(pairable units {units})."
+        )
+        chinese = f"选择前全部已审核题目上，首次结论的 alpha 为 {figure}（可配对单元 {units}）。"
+    else:
+        english = "The agreement before selection was not recorded for this version."
+        chinese = "本版本未记录选择前的一致性。"
+    return (
+        "- Only items whose reviewers agree pass the validity rules "
+        f"({rule_text}), so agreement on the kept items is high by construction and does not "
+        "show how reliable the reviews are: with 3 reviewers and a minimum agreement of 0.67, "
+        f"only unanimous items are kept. {english} / 只有审核医师意见一致的题目才能通过有效性"
+        f"规则（{rule_text}），因此保留题目上的一致性必然偏高，不能说明审核的可靠性："
+        f"3 位审核医师、每题最低一致性 0.67 时只保留意见完全一致的题目。{chinese}"
+    )
+
+
 def datasheet_markdown(
     *, title: str, summary: dict[str, Any], rules: dict[str, Any], meta: dict[str, Any]
 ) -> str:
@@ -192,7 +228,9 @@ def datasheet_markdown(
 
     summary contains items and counts (see summarise_records) and, optionally,
     agreement and agreement_scope (set when agreement covers only the version's
-    items). meta contains facts such as the content hash, creator and time.
+    items). When validated_only is true, agreement_before_selection (agreement
+    over every active question's reviews) is set beside it in the limitations.
+    meta contains facts such as the content hash, creator and time.
     """
     lines = [f"# {title}", "", "## Overview / 概况", ""]
     for key, value in meta.items():
@@ -253,6 +291,7 @@ def datasheet_markdown(
         "## Known limitations / 已知局限",
         "",
         _agreement_scope_text(summary),
+        *([_selection_text(summary, rules)] if summary.get("validated_only") else []),
         "- Items with too few reviews are not validated, so specialties with fewer reviewers are "
         "under-represented. / 审核不足的题目未被确认，审核医师较少的专科占比偏低。",
         "- Answer keys corrected by adjudication replace the original key in `answer`; the "
@@ -276,10 +315,13 @@ def datasheet_for(version: DatasetVersion | None) -> str:
         summary = summarise_records(version_records(version))
         summary["agreement"] = version.summary.get("agreement")
         summary["agreement_scope"] = version.summary.get("agreement_scope")
+        summary["validated_only"] = version.validated_only
+        summary["agreement_before_selection"] = version.summary.get("agreement_before_selection")
         meta = {
             "version / 版本": f"{version.name}:{version.version}",
             "content hash / 内容哈希 (SHA-256)": version.content_hash,
-            "created / 创建时间": version.created_at.isoformat(),
+            # The project time zone, as the API and the pages give times.
+            "created / 创建时间": timezone.localtime(version.created_at).isoformat(),
             "created by / 创建者": getattr(version.created_by, "username", "") or "-",
         }
         return datasheet_markdown(

@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 FIGURES = ("heatmap", "parameters", "levels")
 FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
+# PDF is written by the report command for LaTeX; the page offers PNG and SVG only.
+PDF = "pdf"
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei"]
 
 _font_configured = False
@@ -145,6 +147,15 @@ def figure_frame(name: str, board: Leaderboard) -> pd.DataFrame:
     """Return the data a figure plots, for CSV download."""
     frames = {"heatmap": heatmap_frame, "parameters": parameters_frame, "levels": levels_frame}
     return frames[name](board)
+
+
+def figure_csv(name: str, board: Leaderboard) -> str:
+    """Return a figure's data as CSV text, the same for the page's download and the report.
+
+    The heatmap names its rows by model in a first column headed "model";
+    the other frames already have a model column and get no index column.
+    """
+    return figure_frame(name, board).to_csv(index=name == "heatmap", index_label="model")
 
 
 def _percent(cell) -> float | None:
@@ -334,9 +345,9 @@ def draw(name: str, board: Leaderboard, *, language: str = "zh-hans") -> Figure:
 
 
 def render(figure: Figure, file_format: str) -> bytes:
-    """Encode a figure as PNG (150 dpi) or SVG."""
-    if file_format not in FORMATS:
-        raise ValueError(f"invalid format {file_format!r}; expected png or svg")
+    """Encode a figure as PNG (150 dpi), SVG or PDF."""
+    if file_format not in FORMATS and file_format != PDF:
+        raise ValueError(f"invalid format {file_format!r}; expected png, svg or pdf")
     buffer = io.BytesIO()
     figure.savefig(buffer, format=file_format, dpi=150)
     return buffer.getvalue()

@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_lazy
 
 from medexam.models import (
     Attempt,
@@ -65,6 +66,14 @@ from medexam.statistics import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Shown by the report command, the page and the API when validated questions
+# are asked for and none exists, which is the case until the rules are applied.
+NO_VALIDATED_QUESTIONS = gettext_lazy(
+    "No question is validated yet, so there is nothing to count on validated questions. "
+    "Have more responses reviewed, then apply the validity rules: run export_dataset "
+    "with --rule-set, or build a dataset version on the datasets page (/datasets/)."
+)
 
 # Column key for questions that have no confirmed specialty or level yet.
 UNASSIGNED = "unassigned"
@@ -163,6 +172,10 @@ class Leaderboard:
     answered_item_count: int = 0
     excluded: dict[str, int] = field(default_factory=dict)
     excluded_models: list[ExcludedModel] = field(default_factory=list)
+    # model id -> question id -> outcome on every question the model answered, in scope or not.
+    answered: dict[int, dict[int, Outcome]] = field(default_factory=dict)
+    # model id -> question id -> reason, for questions whose every response was left out.
+    excluded_items: dict[int, dict[int, str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """Return the tables as plain data, as the API and the page both show them."""
@@ -205,6 +218,8 @@ class _Collected:
     excluded: dict[int, dict[str, int]] = field(
         default_factory=lambda: defaultdict(lambda: dict.fromkeys(EXCLUSION_REASONS, 0))
     )
+    # model id -> question id -> reason of the first response left out on it
+    excluded_items: dict[int, dict[int, str]] = field(default_factory=lambda: defaultdict(dict))
 
 
 def leaderboard_compute(
@@ -289,6 +304,13 @@ def leaderboard_compute(
         answered_item_count=len(answered),
         excluded=totals,
         excluded_models=excluded_models,
+        answered=full,
+        excluded_items={
+            model_id: {
+                qid: reason for qid, reason in per.items() if qid not in full.get(model_id, {})
+            }
+            for model_id, per in collected.excluded_items.items()
+        },
     )
 
 
@@ -329,6 +351,7 @@ def _collect(responses: QuerySet[ModelResponse], keys: dict[int, str]) -> _Colle
         )
         if reason is not None:
             collected.excluded[model_id][reason] += 1
+            collected.excluded_items[model_id].setdefault(question_id, reason)
             continue
         outcome = outcome_for_response(
             state=state, extraction_status=status, letters=letters, answer_key=keys[question_id]
@@ -444,7 +467,7 @@ def _build_row(
         architecture=model.architecture,
         is_baseline=model.is_baseline,
         total_params_b=model.total_params_b,
-        active_params_b=model.active_params_b,
+        active_params_b=active_params(model),
         overall=Cell.of(total.correct, total.total),
         macro_accuracy=sum(assigned) / len(assigned) if assigned else None,
         partial_mean=total.partial_mean,
@@ -458,6 +481,13 @@ def _build_row(
         by_specialty_level=by_pair,
         all_rotations=_all_rotations_cell(rotations),
     )
+
+
+def active_params(model: LanguageModel) -> float | None:
+    """Return the parameters active per token, in billions: all of them in a dense model."""
+    if model.active_params_b is None and model.architecture == LanguageModel.Architecture.DENSE:
+        return model.total_params_b
+    return model.active_params_b
 
 
 def _cells(outcomes: dict[int, Outcome], key) -> dict[str, Cell]:
@@ -485,6 +515,11 @@ def _all_rotations_cell(rotations: dict[int, dict[int, Outcome]]) -> Cell | None
 class SizeCorrelations:
     total: Correlation
     active: Correlation
+
+
+def validated_questions_exist() -> bool:
+    """Return whether any question has the validity status "validated"."""
+    return Question.objects.filter(validity=Question.Validity.VALIDATED).exists()
 
 
 def language_model_rows(board: Leaderboard) -> list[Row]:
@@ -569,6 +604,7 @@ __all__ = [
     "FAILURE_STATUSES",
     "SCOPES",
     "UNASSIGNED",
+    "active_params",
     "Cell",
     "Column",
     "ExcludedModel",

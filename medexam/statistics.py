@@ -16,6 +16,12 @@ from scipy import stats
 CONFIDENCE = 0.95
 BOOTSTRAP_SEED = 20261204
 BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_METHOD = "percentile"
+
+# Why Spearman's rho is undefined: fewer than 3 pairs, or one variable constant.
+TOO_FEW_VALUES = "too_few_values"
+CONSTANT_X = "constant_x"
+CONSTANT_Y = "constant_y"
 
 
 @dataclass(frozen=True)
@@ -38,10 +44,13 @@ class PairedTest:
 
 @dataclass(frozen=True)
 class Correlation:
+    """Spearman's rho with its interval; undefined names the cause when rho is None."""
+
     rho: float | None
     p_value: float | None
     interval: Interval
     n: int
+    undefined: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,8 +158,15 @@ def spearman_with_interval(
     """Spearman's rho of x and y, with a bootstrap interval that resamples (x, y) pairs."""
     xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     n = int(xs.size)
-    if n < 3 or np.unique(xs).size < 2 or np.unique(ys).size < 2:
-        return Correlation(None, None, Interval(None, None), n)
+    undefined = None
+    if n < 3:
+        undefined = TOO_FEW_VALUES
+    elif np.unique(xs).size < 2:
+        undefined = CONSTANT_X
+    elif np.unique(ys).size < 2:
+        undefined = CONSTANT_Y
+    if undefined is not None:
+        return Correlation(None, None, Interval(None, None), n, undefined)
     result = stats.spearmanr(xs, ys)
 
     # Rank every resample at once and correlate the ranks row by row: Spearman's
@@ -212,6 +228,16 @@ def proportion_gap(
     ]
     p_value = float(stats.fisher_exact(table).pvalue)
     return Difference(gap.estimate, gap.interval, p_value)
+
+
+def bootstrap_settings() -> dict[str, object]:
+    """Describe the bootstrap behind every interval here, for reports to record beside them."""
+    return {
+        "samples": BOOTSTRAP_RESAMPLES,
+        "seed": BOOTSTRAP_SEED,
+        "method": BOOTSTRAP_METHOD,
+        "confidence": CONFIDENCE,
+    }
 
 
 def finite_or_none(value: float | None) -> float | None:

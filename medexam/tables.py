@@ -12,6 +12,7 @@ it is written as Markdown or LaTeX.
 from __future__ import annotations
 
 import math
+import numbers
 
 import pandas as pd
 from django.utils.translation import gettext as _
@@ -253,6 +254,9 @@ def human_frame(frame: pd.DataFrame, board: Leaderboard, *, language: str) -> pd
         return headers.get(str(key), str(key))
 
     human = frame.copy()
+    for column in human.columns:
+        if _is_percent_column(str(column)):
+            human[column] = human[column].map(_one_decimal)
     if "architecture" in human.columns:
         human["architecture"] = human["architecture"].map(architecture_label)
     if "baseline" in human.columns:
@@ -261,6 +265,39 @@ def human_frame(frame: pd.DataFrame, board: Leaderboard, *, language: str) -> pd
         if key in human.columns:
             human[key] = human[key].replace(labels)
     return human.rename(columns=header)
+
+
+# Machine keys of columns that hold percentages or percentage points.
+PERCENT_COLUMNS = frozenset(
+    {
+        "accuracy",
+        "ci_low",
+        "ci_high",
+        "macro_accuracy",
+        "failure_rate",
+        "full_set_accuracy",
+        "all_rotations",
+        "gap",
+    }
+)
+
+
+def _is_percent_column(key: str) -> bool:
+    prefix, _sep, code = key.partition(":")
+    return (
+        key in PERCENT_COLUMNS
+        or key.endswith("_rate")
+        or bool(code and prefix in ("specialty", "level"))
+    )
+
+
+def _one_decimal(value: object) -> object:
+    """Format a percentage with one decimal, as the main table and the page print it."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return value
+    if isinstance(value, numbers.Real):
+        return f"{value:.1f}"
+    return value
 
 
 def to_markdown(frame: pd.DataFrame) -> str:
@@ -348,12 +385,37 @@ def to_latex(frame: pd.DataFrame, *, caption: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def latex_document(fragments: list[str], *, title: str = "") -> str:
-    """Wrap table fragments (file names for \\input) in a ctexart document.
+def latex_text(title: str, paragraphs: list[str]) -> str:
+    """Render a heading and paragraphs as a LaTeX fragment, every character escaped.
 
-    Compile it with xelatex or lualatex; ctex picks the CJK fonts the TeX
-    installation has. Pages are A4 landscape, because the main table has a
-    column per specialty and level.
+    Paragraphs that start with "- " become the items of a list.
+    """
+    lines = [rf"\subsection*{{{latex_escape(title)}}}"]
+    in_list = False
+    for paragraph in paragraphs:
+        item = paragraph.startswith("- ")
+        if item and not in_list:
+            lines.append(r"\begin{itemize}")
+        elif in_list and not item:
+            lines.append(r"\end{itemize}")
+        in_list = item
+        # "--" would typeset as an en dash, which breaks option names such as --scope.
+        text = latex_escape(paragraph.removeprefix("- ")).replace("--", "-{}-")
+        lines.append(rf"\item {text}" if item else text + "\n")
+    if in_list:
+        lines.append(r"\end{itemize}")
+    return "\n".join(lines) + "\n"
+
+
+def latex_document(
+    fragments: list[str], *, title: str = "", figures: list[tuple[str, str]] | None = None
+) -> str:
+    """Wrap fragments (file names for \\input) and figures in a ctexart document.
+
+    figures pairs an image file name (PDF or PNG) with its caption; each is
+    included with graphicx after the fragments. Compile it with xelatex or
+    lualatex; ctex picks the CJK fonts the TeX installation has. Pages are
+    A4 landscape, because the main table has a column per specialty and level.
     """
     lines = [
         r"\documentclass[a4paper]{ctexart}",
@@ -366,6 +428,15 @@ def latex_document(fragments: list[str], *, title: str = "") -> str:
     if title:
         lines.append(rf"\section*{{{latex_escape(title)}}}")
     lines += [rf"\input{{{name}}}" for name in fragments]
+    for path, caption in figures or []:
+        lines += [
+            r"\begin{figure}[htbp]",
+            r"\centering",
+            r"\includegraphics[width=\linewidth,height=0.8\textheight,keepaspectratio]"
+            + f"{{{path}}}",
+            rf"\caption{{{latex_escape(caption)}}}",
+            r"\end{figure}",
+        ]
     lines.append(r"\end{document}")
     return "\n".join(lines) + "\n"
 

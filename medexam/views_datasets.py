@@ -130,12 +130,33 @@ def dataset_index(request: HttpRequest) -> HttpResponse:
         "versions": versions,
         "formats": format_labels(),
         "impact": impact,
+        "impact_rows": [impact_display(row) for row in impact["models"]],
         "removed_by_specialty": [
             (specialty_names.get(code, code), counts)
             for code, counts in impact["removed_by_specialty"].items()
         ],
     }
     return render(request, "medexam/datasets/index.html", context)
+
+
+def impact_display(row: dict[str, Any]) -> dict[str, Any]:
+    """Format one model's impact row as the leaderboard prints accuracy: percent, one decimal.
+
+    The change in accuracy is in percentage points with a sign.
+    """
+    change = row["accuracy_change"]
+    return {
+        **row,
+        "before_text": _accuracy_text(row["before"]),
+        "after_text": _accuracy_text(row["after"]),
+        "change_text": "—" if change is None else f"{change * 100:+.1f}",
+    }
+
+
+def _accuracy_text(figures: dict[str, Any]) -> str:
+    if figures["accuracy"] is None:
+        return "—"
+    return f"{figures['accuracy'] * 100:.1f}% ({figures['correct']}/{figures['total']})"
 
 
 def format_labels() -> list[tuple[str, str]]:

@@ -7,15 +7,18 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from medexam import figures, roles, tables
 from medexam.leaderboard import (
     ALL,
     COMMON,
+    NO_VALIDATED_QUESTIONS,
     Cell,
     Leaderboard,
     leaderboard_compute,
     models_without_params,
+    validated_questions_exist,
 )
 from medexam.models import Question
 
@@ -54,6 +57,17 @@ def compute_for_request(request: HttpRequest) -> Leaderboard:
     if validated_only(request):
         items = Question.objects.filter(validity=Question.Validity.VALIDATED)
     return leaderboard_compute(items=items, scope=scope_of(request))
+
+
+def empty_reason(board: Leaderboard, *, validated: bool) -> tuple[str, str] | None:
+    """Return a code and a message that explain an empty board, or None when it has rows."""
+    if board.rows:
+        return None
+    if validated and not validated_questions_exist():
+        return "no_validated_questions", str(NO_VALIDATED_QUESTIONS)
+    return "no_responses", _(
+        "No model responses yet. Start an evaluation run to fill the leaderboard."
+    )
 
 
 def _display(cell: Cell | None) -> dict | None:
@@ -114,6 +128,7 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         "validated": validated,
         "scope": scope,
         "excluded_count": sum(board.excluded.values()),
+        "empty_reason": empty_reason(board, validated=validated),
         "missing_params": models_without_params(board),
         "query": query_string(validated=validated, scope=scope),
         "download_query": query_string(validated=validated, scope=scope).replace("?", "&", 1),
@@ -145,12 +160,11 @@ def leaderboard_csv(request: HttpRequest, name: str) -> HttpResponse:
     """Send the data behind a figure or a table as UTF-8 CSV with a byte-order mark for Excel."""
     board = compute_for_request(request)
     if name in figures.FIGURES:
-        frame = figures.figure_frame(name, board)
+        body = figures.figure_csv(name, board)
     elif name in TABLES:
-        frame = TABLES[name](board)
+        body = TABLES[name](board).to_csv(index=False)
     else:
         raise Http404(f"table {name} not found")
-    body = frame.to_csv(index=name == "heatmap", index_label="model")
     response = HttpResponse("\ufeff" + body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="leaderboard-{name}.csv"'
     return response

@@ -56,6 +56,7 @@ def validity_impact() -> dict[str, Any]:
     )
     before = _overall_by_model(board_all)
     after = _overall_by_model(board_validated)
+    baselines = {row.name for row in board_all.rows if row.is_baseline}
 
     accuracy_before = {name: cell.accuracy for name, cell in before.items()}
     accuracy_after = {name: after[name].accuracy if name in after else None for name in before}
@@ -74,6 +75,7 @@ def validity_impact() -> dict[str, Any]:
         models.append(
             {
                 "model": model,
+                "is_baseline": model in baselines,
                 "before": old,
                 "after": new,
                 "accuracy_change": change,

@@ -74,3 +74,23 @@ def test_api_scope_all_matches_page(signed_in, db):
     api = signed_in.get(reverse("api-leaderboard") + "?scope=all").json()
     assert api["scope"] == "all"
     assert api["rows"] == json.loads(json.dumps(page.context["board_data"]["rows"]))
+
+
+def test_api_validated_without_validated_questions(signed_in, db, settings):
+    make_demo_board(per_cell=1)
+    signed_in.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    data = signed_in.get(reverse("api-leaderboard") + "?validated=1").json()
+
+    assert data["rows"] == []
+    assert data["empty_reason"] == "no_validated_questions"
+    assert "No question is validated yet" in data["empty_message"]
+
+
+def test_api_rows_have_no_empty_reason(signed_in, db):
+    make_demo_board(per_cell=1)
+
+    data = signed_in.get(reverse("api-leaderboard")).json()
+
+    assert data["empty_reason"] is None
+    assert data["empty_message"] is None

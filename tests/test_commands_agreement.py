@@ -143,6 +143,55 @@ def test_agreement_table_names_dimensions_in_chinese():
     assert "flag:" not in text
 
 
+def _two_reviewed_questions():
+    reviewers = make_reviewers(2)
+    run = make_run("model-a")
+    questions = [make_question(), make_question(specialty=None)]
+    for question in questions:
+        response = make_response(run, question, "A")
+        make_review(response, reviewers[0], "correct", flags=["ambiguous"], ratings=(5, 4, 5))
+        make_review(response, reviewers[1], "incorrect", ratings=(4, 4, 5))
+    return reviewers, questions
+
+
+@pytest.mark.django_db
+def test_agreement_groups_named_in_chinese():
+    reviewers, _questions = _two_reviewed_questions()
+    with translation.override("zh-hans"):
+        by_reviewer = run_command("agreement", "--by", "reviewer", "--bootstrap", "0")
+        by_specialty = run_command("agreement", "--by", "specialty", "--bootstrap", "0")
+        by_level = run_command("agreement", "--by", "level", "--bootstrap", "0")
+
+    assert f"审核医师 {reviewers[0].pseudonym}" in by_reviewer
+    assert "首次判定（看到标准答案前）: " in by_reviewer
+    assert "事实准确性: " in by_reviewer
+    for english in ("reviewer ", "verdict:", "rating_factual:"):
+        assert english not in by_reviewer
+    assert "专科：心血管内科" in by_specialty
+    assert "专科：未指定专科" in by_specialty
+    assert "cardiovascular" not in by_specialty
+    assert "specialty " not in by_specialty
+    assert "职称级别：主治医师" in by_level
+
+
+@pytest.mark.django_db
+def test_agreement_by_item_table():
+    _reviewers, questions = _two_reviewed_questions()
+    with translation.override("zh-hans"):
+        text = run_command("agreement", "--by", "item", "--bootstrap", "0")
+
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("题目 ID"))
+    first = next(line for line in lines if line.startswith(f"{questions[0].pk} "))
+    assert "判定一致率" in header
+    assert first.split()[1:4] == ["2", "2", "1"]
+    assert "0.000" in first
+    assert "正确 1, 错误 1" in first
+    assert "题目有歧义 1" in first
+    assert "{" not in text
+    assert '"reviews"' not in text
+
+
 @pytest.mark.django_db
 def test_export_dataset_create_parquet(tmp_path):
     reviewers = make_reviewers(3)

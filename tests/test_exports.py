@@ -95,7 +95,7 @@ def test_datasheet_undefined_agreement():
     }
     text = exports.datasheet_markdown(title="t", summary=summary, rules={"min_reviews": 3}, meta={})
     assert "## Items per specialty / 各专科题目数" in text
-    assert "undefined / 无法计算 (fewer than two reviewers)" in text
+    assert "undefined / 无法计算 (fewer than two reviewers / 审核医师少于两位)" in text
     assert "- min_reviews: 3" in text
     assert "nan" not in text.lower()
 
@@ -126,3 +126,50 @@ def test_datasheet_keeps_rubric_order():
     text = exports.datasheet_markdown(title="t", summary=summary, rules={}, meta={})
     assert text.index("| verdict |") < text.index("| rating_factual |")
     assert text.index("| rating_factual |") < text.index("| flag:outdated |")
+
+
+@pytest.mark.django_db
+def test_datasheet_agreement_before_selection():
+    from medexam.models import ValidityRuleSet
+    from medexam.services.datasets import dataset_version_create
+    from tests.review_data import make_response, make_review, make_reviewers, make_run
+
+    reviewers = make_reviewers(3)
+    run = make_run("model-a")
+    for verdicts in [("correct",) * 3, ("correct",) * 3, ("correct", "correct", "incorrect")]:
+        response = make_response(run, make_question(), "A")
+        for reviewer, verdict in zip(reviewers, verdicts, strict=True):
+            make_review(response, reviewer, verdict)
+    rule_set = ValidityRuleSet.objects.create(name="default")
+    version = dataset_version_create(name="cmb", rule_set_id=rule_set.id, bootstrap_samples=0)
+
+    text = exports.datasheet_for(version)
+    limitations = text[text.index("## Known limitations") :]
+
+    assert version.item_count == 2
+    assert "agreement on the kept items is high by construction" in limitations
+    assert "保留题目上的一致性必然偏高" in limitations
+    assert "min_item_agreement 0.67" in limitations
+    before = version.summary["agreement_before_selection"]["dimensions"]["verdict"]
+    assert before["units"] == 3
+    alpha = f"{before['alpha']['value']:.3f}"
+    assert f"Over all reviewed items before selection, verdict alpha is {alpha}" in limitations
+    assert f"首次结论的 alpha 为 {alpha}" in limitations
+    assert "(pairable units 3/3)" in limitations
+
+
+@pytest.mark.django_db
+def test_datasheet_created_in_project_time_zone(settings):
+    from medexam.models import ValidityRuleSet
+    from medexam.services.datasets import dataset_version_create
+
+    settings.TIME_ZONE = "Asia/Shanghai"
+    make_question(validity="validated")
+    rule_set = ValidityRuleSet.objects.create(name="default")
+    version = dataset_version_create(
+        name="cmb", rule_set_id=rule_set.id, bootstrap_samples=0, validated_only=False
+    )
+
+    text = exports.datasheet_for(version)
+
+    assert "+08:00" in text.split("created / 创建时间: ", 1)[1].splitlines()[0]

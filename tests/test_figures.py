@@ -74,7 +74,7 @@ def test_figure_frame_rows():
 
 
 def test_render_rejects_format():
-    with pytest.raises(ValueError, match="expected png or svg"):
+    with pytest.raises(ValueError, match="expected png, svg or pdf"):
         render(None, "gif")  # type: ignore[arg-type]
 
 

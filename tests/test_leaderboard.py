@@ -178,3 +178,24 @@ def test_level_gap_per_model(small_board):
     gaps = level_gaps(leaderboard_compute())
     # strong: attending 2/2, senior 1/2.
     assert gaps["strong"].estimate == pytest.approx(0.5)
+
+
+def test_dense_active_params_default_total(db):
+    questions = [make_question(number) for number in range(1, 4)]
+    models = [
+        make_model("dense-7b", total=7.0),
+        make_model("dense-72b", total=72.0),
+        make_model("moe-47b", architecture="moe", total=46.7, active=12.9),
+        make_model("moe-unknown", architecture="moe", total=100.0),
+    ]
+    for index, model in enumerate(models):
+        run = make_run(model)
+        for number, question in enumerate(questions):
+            make_response(run, question, "A" if number <= index % 3 else "B")
+
+    board = leaderboard_compute()
+    active = {row.name: row.active_params_b for row in board.rows}
+    correlations = size_correlations(board)
+
+    assert active == {"dense-7b": 7.0, "dense-72b": 72.0, "moe-47b": 12.9, "moe-unknown": None}
+    assert correlations.active.n == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import subprocess
@@ -206,3 +207,181 @@ def test_report_names_unassigned_groups(db, tmp_path, language, specialty, level
     assert f"| {specialty}{percent} |" in accuracy
     assert f"| {level}{percent} |" in accuracy
     assert pairs.startswith(f"| mock-qwen | {specialty} | {level} |")
+
+
+def test_report_validated_without_validated_questions(db, tmp_path):
+    make_demo_board(per_cell=1)
+
+    with pytest.raises(CommandError) as raised:
+        run_report(tmp_path, "--validated")
+
+    message = str(raised.value)
+    assert message.startswith("尚无已确认有效的题目")
+    assert "export_dataset" in message
+    assert "/datasets/" in message
+    assert "请先运行评测任务" not in message
+
+
+@pytest.fixture
+def equal_accuracy_report(db, tmp_path):
+    """Three dense models of different sizes that all answer the same two questions right."""
+    from tests.run_rows import make_model, make_question, make_response, make_run
+
+    questions = [make_question(number) for number in (1, 2)]
+    for name, size in (("small", 7.0), ("medium", 14.0), ("large", 72.0)):
+        run = make_run(make_model(name, total=size))
+        for question in questions:
+            make_response(run, question, "A")
+    return tmp_path / "out"
+
+
+def test_report_names_equal_accuracies(equal_accuracy_report):
+    run_report(equal_accuracy_report, "--language", "en")
+    text = (equal_accuracy_report / "statistics.md").read_text(encoding="utf-8")
+    summary = json.loads((equal_accuracy_report / "statistics.json").read_text(encoding="utf-8"))
+
+    assert "all 3 models have the same accuracy" in text
+    assert "differing values" not in text
+    assert summary["spearman_total_params"]["undefined"] == "constant_y"
+
+
+def test_report_names_equal_accuracies_in_chinese(equal_accuracy_report):
+    run_report(equal_accuracy_report, "--language", "zh-hans")
+    text = (equal_accuracy_report / "statistics.md").read_text(encoding="utf-8")
+
+    assert "3 个模型的准确率全部相同" in text
+
+
+def test_report_singular_model_count(uneven_report):
+    run_report(uneven_report, "--language", "en")
+    text = (uneven_report / "statistics.md").read_text(encoding="utf-8")
+
+    assert "only 1 model has a parameter count" in text
+    assert "1 models" not in text
+
+
+def test_report_dense_active_params(db, tmp_path):
+    from tests.run_rows import make_model, make_question, make_response, make_run
+
+    questions = [make_question(number) for number in range(1, 5)]
+    models = [
+        make_model("dense-7b", total=7.0),
+        make_model("dense-14b", total=14.0),
+        make_model("dense-72b", total=72.0),
+        make_model("moe-47b", architecture="moe", total=46.7, active=12.9),
+    ]
+    for right, model in enumerate(models, start=1):
+        run = make_run(model)
+        for number, question in enumerate(questions):
+            make_response(run, question, "A" if number < right else "B")
+
+    run_report(tmp_path, "--language", "en")
+    summary = json.loads((tmp_path / "statistics.json").read_text(encoding="utf-8"))
+    parameters = (tmp_path / "figure_parameters.csv").read_text(encoding="utf-8-sig")
+
+    # Dense models have no active count stored: they count with all their parameters.
+    assert summary["spearman_active_params"]["n_models"] == 4
+    assert "dense-7b,dense,7.0,7.0," in parameters
+    assert "moe-47b,moe,46.7,12.9," in parameters
+
+
+def test_report_records_bootstrap_settings(report_dir):
+    from medexam.statistics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
+
+    summary = json.loads((report_dir / "statistics.json").read_text(encoding="utf-8"))
+    text = (report_dir / "statistics.md").read_text(encoding="utf-8")
+    gap_csv = (report_dir / "level_gap.csv").read_text(encoding="utf-8-sig").splitlines()
+    gap_md = (report_dir / "level_gap.md").read_text(encoding="utf-8")
+    gap_tex = (report_dir / "level_gap.tex").read_text(encoding="utf-8")
+
+    assert summary["bootstrap"] == {
+        "samples": BOOTSTRAP_RESAMPLES,
+        "seed": BOOTSTRAP_SEED,
+        "method": "percentile",
+        "confidence": 0.95,
+    }
+    settings = f"{BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED}, percentile method"
+    assert settings in text
+    assert settings in gap_md
+    assert settings in gap_tex
+    assert gap_csv[0].endswith("bootstrap_samples,bootstrap_seed,bootstrap_method")
+    assert gap_csv[1].endswith(f",{BOOTSTRAP_RESAMPLES},{BOOTSTRAP_SEED},percentile")
+
+
+def test_report_percentages_one_decimal(db, tmp_path):
+    from tests.run_rows import make_model, make_question, make_response, make_run
+
+    run = make_run(make_model("half"))
+    for number, letters in ((1, "A"), (2, "B")):
+        make_response(run, make_question(number), letters)
+
+    run_report(tmp_path, "--language", "en")
+
+    main = (tmp_path / "main.md").read_text(encoding="utf-8").splitlines()[2]
+    accuracy = (tmp_path / "accuracy.md").read_text(encoding="utf-8").splitlines()[2]
+    assert "| 50.0 (" in main
+    assert "| 50.0 |" in accuracy
+    assert "| 50 |" not in accuracy
+
+
+def test_report_figure_csv_matches_page(report_dir, client, make_user):
+    from django.urls import reverse
+
+    client.force_login(make_user("reader"))
+    for name in ["heatmap", "parameters", "levels"]:
+        page = client.get(reverse("leaderboard-csv", args=[name])).content
+        written = (report_dir / f"figure_{name}.csv").read_bytes()
+        assert written == page, name
+        assert written.decode("utf-8-sig").startswith("model,"), name
+
+
+def test_report_document_includes_figures(report_dir):
+    document = (report_dir / "report.tex").read_text(encoding="utf-8")
+    statistics = (report_dir / "statistics.tex").read_text(encoding="utf-8")
+
+    for name in ["heatmap", "parameters", "levels"]:
+        assert rf"{{figure_{name}.pdf}}" in document
+        assert (report_dir / f"figure_{name}.pdf").read_bytes().startswith(b"%PDF")
+    assert r"\input{statistics}" in document
+    assert r"\input{level_gap}" in document
+    assert r"\subsection*{Size, architecture and accuracy}" in statistics
+    assert r"\item Total parameters: Spearman rho" in statistics
+    assert r"two-sided 95\%." in statistics
+
+
+def test_statistics_tex_keeps_dashes(uneven_report):
+    run_report(uneven_report, "--language", "en")
+    statistics = (uneven_report / "statistics.tex").read_text(encoding="utf-8")
+
+    assert r"-{}-total-params-b" in statistics
+    assert "No parameter count, left out of the size figure" in statistics
+
+
+def test_report_writes_question_outcomes(uneven_report):
+    from medexam.models import Question
+
+    Question.objects.filter(stem="测试题干 1").update(source="cmb", source_id="Q-1")
+    run_report(uneven_report, "--language", "en")
+    with (uneven_report / "outcomes.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+
+    narrow = {row["question_id"]: row for row in rows if row["model"] == "narrow"}
+    wide = [row for row in rows if row["model"] != "narrow"]
+    first = Question.objects.get(stem="测试题干 1")
+    third = Question.objects.get(stem="测试题干 3")
+    ninth = Question.objects.get(stem="测试题干 9")
+
+    assert len(wide) == 4
+    assert narrow[str(first.pk)]["source"] == "cmb"
+    assert narrow[str(first.pk)]["source_id"] == "Q-1"
+    assert narrow[str(first.pk)]["extracted_letters"] == "A"
+    assert narrow[str(first.pk)]["correct"] == "True"
+    assert narrow[str(first.pk)]["counted"] == "True"
+    # The narrow model's request for question 3 was never sent, so the
+    # common scope drops question 3 for the wide model as well.
+    assert narrow[str(third.pk)]["counted"] == "False"
+    assert narrow[str(third.pk)]["reason"] == "not_sent"
+    wide_third = next(row for row in wide if row["question_id"] == str(third.pk))
+    assert wide_third["counted"] == "False"
+    assert wide_third["reason"] == "not_answered_by_every_model"
+    assert narrow[str(ninth.pk)]["counted"] == "True"

@@ -7,6 +7,9 @@ import math
 import pytest
 
 from medexam.statistics import (
+    CONSTANT_X,
+    CONSTANT_Y,
+    TOO_FEW_VALUES,
     bootstrap_interval,
     group_difference,
     holm_adjust,
@@ -88,6 +91,17 @@ def test_spearman_hand_example():
 def test_spearman_too_few_points():
     result = spearman_with_interval([1, 2], [3, 4])
     assert result.rho is None
+    assert result.undefined == TOO_FEW_VALUES
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "reason"),
+    [([7, 14, 72], [0.5, 0.5, 0.5], CONSTANT_Y), ([7, 7, 7], [0.4, 0.5, 0.6], CONSTANT_X)],
+)
+def test_spearman_names_constant_variable(x, y, reason):
+    result = spearman_with_interval(x, y)
+    assert result.rho is None
+    assert result.undefined == reason
 
 
 def test_bootstrap_interval_repeatable():

@@ -232,3 +232,38 @@ def test_page_labels_seeded_rule_set(client, coordinator):
 
     assert f'<option value="{standard.pk}">标准规则（standard）</option>' in page
     assert "数据集名称：" in page
+
+
+def test_page_impact_units(client, coordinator, settings):
+    from medexam.models import LanguageModel
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    baseline_run = make_run("always-A")
+    LanguageModel.objects.filter(name="always-A").update(architecture="baseline")
+    model_run = make_run("model-b")
+    questions = [make_question() for _ in range(8)]
+    for index, question in enumerate(questions):
+        make_response(baseline_run, question, "A" if index < 3 else "B")
+        make_response(model_run, question, "A" if index < 5 else "B")
+    # Validated items: 2 of the baseline's 3 right answers and 3 of its 5 wrong ones.
+    validated = [questions[i].pk for i in (0, 1, 3, 4, 5)]
+    Question.objects.filter(pk__in=validated).update(validity="validated")
+
+    text = _visible_text(client.get("/datasets/").content)
+
+    # 3/8 = 37.5% before, 2/5 = 40.0% after: +2.5 points, not a fraction.
+    assert "37.5% (3/8)" in text
+    assert "40.0% (2/5)" in text
+    assert "+2.5" in text
+    assert "0.025" not in text
+    assert "Change in accuracy (percentage points)" in text
+    assert re.search(r"baseline\s+always-A", text)
+
+
+def test_page_validity_term_matches_leaderboard(client, coordinator, bank):
+    datasets = _visible_text(client.get("/datasets/").content)
+    leaderboard = _visible_text(client.get("/leaderboard/?validated=1").content)
+
+    assert "已确认有效" in datasets
+    assert "已确认有效" in leaderboard
+    assert "已验证" not in leaderboard

@@ -191,3 +191,24 @@ def test_page_chinese_names_endpoint(signed_in, uneven):
     response = signed_in.get(reverse("leaderboard"))
     assert "1 条因服务端点配置错误" in response.text
     assert "因 endpoint" not in response.text
+
+
+def test_page_validated_without_validated_questions(in_english, demo):
+    response = in_english.get(reverse("leaderboard") + "?validated=1")
+
+    assert "No question is validated yet" in response.text
+    assert "/datasets/" in response.text
+    assert "Start an evaluation run" not in response.text
+
+
+def test_page_empty_board_asks_for_run(in_english):
+    response = in_english.get(reverse("leaderboard"))
+
+    assert "Start an evaluation run" in response.text
+
+
+def test_page_translates_moe_tag(signed_in, demo):
+    response = signed_in.get(reverse("leaderboard"))
+
+    assert '<span class="tag">混合专家</span>' in response.text
+    assert '<span class="tag">MoE</span>' not in response.text

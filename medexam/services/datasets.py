@@ -500,6 +500,15 @@ def _build(version_id: int) -> None:
         ),
         "agreement_scope": "reviews of this version's items",
     }
+    if version.validated_only:
+        # The rules keep only items whose reviewers agree, so agreement on the
+        # kept items is high by construction; the datasheet sets this beside it.
+        active_questions = Question.objects.filter(status=Question.Status.ACTIVE).values("pk")
+        version.summary["agreement_before_selection"] = agreement_summary(
+            version.bootstrap_samples,
+            version.resampling,
+            question_ids=active_questions,  # type: ignore[arg-type]
+        )
     version.status = DatasetVersion.Status.PUBLISHED
     version.finished_at = timezone.now()
     version.save()

@@ -6,12 +6,13 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 from django.utils import translation
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 
 from medexam import figures, tables
 from medexam.leaderboard import (
     COMMON,
+    NO_VALIDATED_QUESTIONS,
     SCOPES,
     Leaderboard,
     architecture_difference,
@@ -20,10 +21,18 @@ from medexam.leaderboard import (
     models_without_params,
     paired_comparisons,
     size_correlations,
+    validated_questions_exist,
 )
 from medexam.management.base import TranslatedCommand
 from medexam.models import Question
-from medexam.statistics import Correlation, Difference
+from medexam.outcomes import outcomes_frame
+from medexam.statistics import (
+    CONSTANT_X,
+    CONSTANT_Y,
+    Correlation,
+    Difference,
+    bootstrap_settings,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +40,8 @@ logger = logging.getLogger(__name__)
 class Command(TranslatedCommand):
     help = gettext_lazy(
         "Write the leaderboard as a paper lays it out: tables as CSV, Markdown and LaTeX, "
-        "figures as PNG and SVG, paired model comparisons and the size-accuracy correlation."
+        "figures as PNG, SVG and PDF, paired model comparisons, the size-accuracy correlation "
+        "and each model's outcome per question."
     )
 
     def add_arguments(self, parser):
@@ -69,6 +79,8 @@ class Command(TranslatedCommand):
                 % {"path": directory, "error": error}
             ) from error
 
+        if validated and not validated_questions_exist():
+            raise CommandError(str(NO_VALIDATED_QUESTIONS))
         items = Question.objects.filter(validity=Question.Validity.VALIDATED) if validated else None
         board = leaderboard_compute(items=items, scope=scope)
         if not board.rows:
@@ -83,6 +95,8 @@ class Command(TranslatedCommand):
             written = self.write_tables(board, directory, language)
             written += self.write_figures(board, directory, language)
             written += self.write_statistics(board, directory)
+            written += self.write_outcomes(board, directory)
+            written.append(self.write_document(directory))
             summary = [self.scope_text(board), self.exclusion_text(board)]
             summary.append(self.missing_params_text(board))
             summary.append(
@@ -149,7 +163,10 @@ class Command(TranslatedCommand):
             "failures": _("Failures per model: count and rate (%)."),
             "specialty_level": _("Accuracy (%) per model, specialty and level."),
             "paired_mcnemar": _("Paired McNemar exact tests with Holm adjustment."),
-            "level_gap": _("Accuracy gap (percentage points), lower minus higher level."),
+            "level_gap": _join(
+                _("Accuracy gap (percentage points), lower minus higher level."),
+                bootstrap_text(),
+            ),
         }
         written = []
         for name, frame in frames.items():
@@ -157,30 +174,52 @@ class Command(TranslatedCommand):
             human = frame if name == "main" else tables.human_frame(frame, board, language=language)
             caption = _join(captions[name], items)
             csv_path = directory / f"{name}.csv"
-            frame.to_csv(csv_path, index=False, encoding="utf-8-sig")
+            csv_frame = frame
+            if name == "level_gap":
+                csv_frame = frame.assign(**_bootstrap_columns())
+            csv_frame.to_csv(csv_path, index=False, encoding="utf-8-sig")
             md_path = directory / f"{name}.md"
-            md_path.write_text(tables.to_markdown(human), encoding="utf-8")
+            markdown = tables.to_markdown(human)
+            if name == "level_gap":
+                markdown += "\n" + bootstrap_text() + "\n"
+            md_path.write_text(markdown, encoding="utf-8")
             tex_path = directory / f"{name}.tex"
             tex_path.write_text(tables.to_latex(human, caption=caption), encoding="utf-8")
             written += [csv_path, md_path, tex_path]
+        return written
 
+    def write_document(self, directory: Path) -> Path:
+        """Write report.tex, which inputs the tables and statistics and includes the figures."""
+        figure_captions = {
+            "heatmap": _("Accuracy (%) by model and specialty."),
+            "parameters": _("Overall accuracy (%) against total and active parameters."),
+            "levels": _("Accuracy (%) by level with 95% Wilson intervals."),
+        }
         document = directory / "report.tex"
         document.write_text(
-            tables.latex_document(list(frames), title=_("Leaderboard")), encoding="utf-8"
+            tables.latex_document(
+                [*REPORT_TABLES, "statistics"],
+                title=_("Leaderboard"),
+                figures=[
+                    (f"figure_{name}.{figures.PDF}", figure_captions[name])
+                    for name in figures.FIGURES
+                ],
+            ),
+            encoding="utf-8",
         )
-        written.append(document)
-        return written
+        return document
 
     def write_figures(self, board, directory: Path, language: str) -> list[Path]:
         written = []
         for name in figures.FIGURES:
             figure = figures.draw(name, board, language=language)
-            for file_format in figures.FORMATS:
+            for file_format in [*figures.FORMATS, figures.PDF]:
                 path = directory / f"figure_{name}.{file_format}"
                 path.write_bytes(figures.render(figure, file_format))
                 written.append(path)
+            # The same bytes as the page's CSV download, byte-order mark included.
             data_path = directory / f"figure_{name}.csv"
-            figures.figure_frame(name, board).to_csv(data_path, encoding="utf-8-sig")
+            data_path.write_text("\ufeff" + figures.figure_csv(name, board), encoding="utf-8")
             written.append(data_path)
         return written
 
@@ -197,6 +236,7 @@ class Command(TranslatedCommand):
             "spearman_total_params": _correlation(correlations.total),
             "spearman_active_params": _correlation(correlations.active),
             "moe_minus_dense": _difference(architecture_difference(board)),
+            "bootstrap": bootstrap_settings(),
         }
         path = directory / "statistics.json"
         path.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -210,17 +250,54 @@ class Command(TranslatedCommand):
             _correlation_line(_("Active parameters"), correlations.active),
             _difference_line(architecture_difference(board)),
             "",
+            bootstrap_text(),
+            "",
         ]
         missing = self.missing_params_text(board)
         if missing:
             lines += [missing, ""]
         markdown = directory / "statistics.md"
         markdown.write_text("\n".join(lines), encoding="utf-8")
-        return [path, markdown]
+        latex = directory / "statistics.tex"
+        latex.write_text(
+            tables.latex_text(lines[0].removeprefix("# "), [line for line in lines[1:] if line]),
+            encoding="utf-8",
+        )
+        return [path, markdown, latex]
+
+    def write_outcomes(self, board: Leaderboard, directory: Path) -> list[Path]:
+        path = directory / "outcomes.csv"
+        outcomes_frame(board).to_csv(path, index=False, encoding="utf-8-sig")
+        return [path]
+
+
+# Tables that report.tex inputs, in order; write_tables writes each as CSV, Markdown and LaTeX.
+REPORT_TABLES = ("main", "accuracy", "failures", "specialty_level", "paired_mcnemar", "level_gap")
+
+
+def bootstrap_text() -> str:
+    """Name the bootstrap behind the intervals of the level gap, Spearman and MoE-minus-dense."""
+    return (
+        _(
+            "Bootstrap intervals: %(samples)d resamples, seed %(seed)d, percentile method, "
+            "two-sided 95%%."
+        )
+        % bootstrap_settings()
+    )
+
+
+def _bootstrap_columns() -> dict[str, object]:
+    settings = bootstrap_settings()
+    return {
+        "bootstrap_samples": settings["samples"],
+        "bootstrap_seed": settings["seed"],
+        "bootstrap_method": settings["method"],
+    }
 
 
 def _correlation(value: Correlation) -> dict:
     return {
+        "undefined": value.undefined,
         "rho": value.rho,
         "p": value.p_value,
         "ci_low": value.interval.low,
@@ -240,10 +317,7 @@ def _difference(value: Difference) -> dict:
 
 def _correlation_line(label: str, value: Correlation) -> str:
     if value.rho is None:
-        return "- " + _(
-            "%(label)s: Spearman rho undefined (n = %(n)d models; "
-            "needs 3 or more with differing values)."
-        ) % {"label": label, "n": value.n}
+        return "- " + _undefined_correlation_text(label, value)
     low, high = value.interval.low, value.interval.high
     interval = (
         _("undefined")
@@ -264,6 +338,33 @@ def _correlation_line(label: str, value: Correlation) -> str:
         "n": value.n,
     }
     return "- " + _join(sentence, caution)
+
+
+def _undefined_correlation_text(label: str, value: Correlation) -> str:
+    arguments = {"label": label, "n": value.n}
+    if value.undefined == CONSTANT_X:
+        return (
+            _(
+                "%(label)s: Spearman rho undefined, because all %(n)d models have the same "
+                "parameter count."
+            )
+            % arguments
+        )
+    if value.undefined == CONSTANT_Y:
+        return (
+            _("%(label)s: Spearman rho undefined, because all %(n)d models have the same accuracy.")
+            % arguments
+        )
+    return (
+        ngettext(
+            "%(label)s: Spearman rho undefined, because only %(n)d model has a parameter count "
+            "and an accuracy; at least 3 are needed.",
+            "%(label)s: Spearman rho undefined, because only %(n)d models have a parameter count "
+            "and an accuracy; at least 3 are needed.",
+            value.n,
+        )
+        % arguments
+    )
 
 
 def _join(*sentences: str) -> str:

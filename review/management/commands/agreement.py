@@ -5,15 +5,17 @@ from __future__ import annotations
 import csv
 import json
 import math
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from medexam.management.base import TranslatedCommand
+from medexam.models import Level, Specialty
 from review import agreement
 from review.agreement_report import GROUPINGS, agreement_report
 from review.models import Review
@@ -178,18 +180,90 @@ class Command(TranslatedCommand):
             self.stdout.write(message % {**bootstrap, "resampling": resampling})
         for name, figures in sections.items():
             self.stdout.write(f"  {_dimension_label(name)}: {_format_figures(figures)}")
-        for key, group in (report.get("groups") or {}).items():
-            self.stdout.write(f"{report['by']} {key}")
+        groups = report.get("groups") or {}
+        if report.get("by") == "item":
+            self.stdout.write(_("Agreement per question"))
+            self.stdout.write(_item_table(groups))
+            groups = {}
+        headings = _group_headings(report.get("by"), list(groups))
+        for key, group in groups.items():
+            self.stdout.write(headings[key])
             if "dimensions" in group:
                 for name, figures in group["dimensions"].items():
                     self.stdout.write(f"  {_dimension_label(name)}: {_format_figures(figures)}")
-            elif report["by"] == "reviewer":
-                for name, figures in group.items():
-                    self.stdout.write(f"  {name}: {_format_coder(figures)}")
             else:
-                self.stdout.write("  " + json.dumps(group, ensure_ascii=False, allow_nan=False))
+                for name, figures in group.items():
+                    self.stdout.write(f"  {_dimension_label(name)}: {_format_coder(figures)}")
         for coder, figures in (report.get("coders") or {}).items():
             self.stdout.write(f"{coder}: {_format_coder(figures)}")
+
+
+def _group_headings(by: str | None, keys: list[str]) -> dict[str, str]:
+    """Name each group of a --by report in the active language: specialty and level by name."""
+    if by in ("specialty", "level"):
+        model = Specialty if by == "specialty" else Level
+        english = (get_language() or "").startswith("en")
+        names = {
+            code: (name_en if english else name_zh) or code
+            for code, name_zh, name_en in model.objects.filter(code__in=keys).values_list(
+                "code", "name_zh", "name_en"
+            )
+        }
+        missing = _("no specialty") if by == "specialty" else _("no level")
+        template = _("Specialty: %(name)s") if by == "specialty" else _("Level: %(name)s")
+        return {key: template % {"name": names.get(key, missing)} for key in keys}
+    if by == "run":
+        return {key: _("Evaluation run %(id)s") % {"id": key} for key in keys}
+    if by == "reviewer":
+        return {key: _("Reviewer %(pseudonym)s") % {"pseudonym": key} for key in keys}
+    return {key: key for key in keys}
+
+
+def _item_table(groups: dict[str, dict[str, Any]]) -> str:
+    """Lay out the per-question summaries as a table with a header row."""
+    verdict_labels = dict(Review.Verdict.choices)
+    flag_labels = dict(Review.Flag.choices)
+    header = [
+        _("Question ID"),
+        _("Reviews"),
+        _("Reviewers"),
+        _("Responses"),
+        _("Verdict agreement"),
+        _("Modal verdict share"),
+        _("Verdicts"),
+        _("Flags"),
+    ]
+    rows = [header]
+    for question_id, summary in groups.items():
+        agreement_value = summary["verdict_agreement"]
+        rows.append(
+            [
+                question_id,
+                str(summary["reviews"]),
+                str(summary["reviewers"]),
+                str(summary["responses"]),
+                "–" if agreement_value is None else f"{agreement_value:.3f}",
+                f"{summary['modal_verdict_share']:.3f}",
+                _tally_text(summary["verdicts"], verdict_labels),
+                _tally_text(summary["flags"], flag_labels) or "–",
+            ]
+        )
+    widths = [max(_display_width(row[i]) for row in rows) for i in range(len(header))]
+    lines = []
+    for row in rows:
+        padded = zip(row, widths, strict=True)
+        cells = [cell + " " * (width - _display_width(cell)) for cell, width in padded]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _tally_text(counts: dict[str, int], labels: dict[str, Any]) -> str:
+    return ", ".join(f"{labels.get(code, code)} {count}" for code, count in counts.items())
+
+
+def _display_width(text: str) -> int:
+    """Count the terminal columns text takes: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
 def _format_coefficient(data: dict[str, Any]) -> str:
