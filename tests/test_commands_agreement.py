@@ -83,7 +83,7 @@ def test_agreement_text_translates_same_value_reason(tmp_path):
     with translation.override("zh-hans"):
         text = run_command("agreement", "--input", str(path), "--bootstrap", "0")
     assert "alpha（名义尺度）无法计算（所有评分取值相同，偶然预期的不一致为零）" in text
-    assert "A: 评分 3 个  去掉该评分者后的 alpha 无法计算（所有评分取值相同" in text
+    assert "A：评分 3 个  去掉该评分者后的 alpha 无法计算（所有评分取值相同" in text
     assert "every rating" not in text
     assert "undefined" not in text
 
@@ -135,8 +135,8 @@ def test_agreement_table_names_dimensions_in_chinese():
         make_review(response, reviewer, "correct", flags=["ambiguous"])
     with translation.override("zh-hans"):
         text = run_command("agreement", "--bootstrap", "0")
-    assert "首次判定（看到标准答案前）: alpha（名义尺度）" in text
-    assert "临床推理: alpha（有序尺度）" in text
+    assert "首次判定（看到标准答案前）：alpha（名义尺度）" in text
+    assert "临床推理：alpha（有序尺度）" in text
     assert "题目问题：题目有歧义" in text
     assert "可配对单元 1/1" in text
     assert "rating_" not in text
@@ -163,8 +163,8 @@ def test_agreement_groups_named_in_chinese():
         by_level = run_command("agreement", "--by", "level", "--bootstrap", "0")
 
     assert f"审核医师 {reviewers[0].pseudonym}" in by_reviewer
-    assert "首次判定（看到标准答案前）: " in by_reviewer
-    assert "事实准确性: " in by_reviewer
+    assert "首次判定（看到标准答案前）：" in by_reviewer
+    assert "事实准确性：" in by_reviewer
     for english in ("reviewer ", "verdict:", "rating_factual:"):
         assert english not in by_reviewer
     assert "专科：心血管内科" in by_specialty

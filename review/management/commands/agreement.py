@@ -179,7 +179,7 @@ class Command(TranslatedCommand):
             resampling = labels.get(bootstrap["resampling"], bootstrap["resampling"])
             self.stdout.write(message % {**bootstrap, "resampling": resampling})
         for name, figures in sections.items():
-            self.stdout.write(f"  {_dimension_label(name)}: {_format_figures(figures)}")
+            self.stdout.write("  " + _labelled(_dimension_label(name), _format_figures(figures)))
         groups = report.get("groups") or {}
         if report.get("by") == "item":
             self.stdout.write(_("Agreement per question"))
@@ -190,12 +190,19 @@ class Command(TranslatedCommand):
             self.stdout.write(headings[key])
             if "dimensions" in group:
                 for name, figures in group["dimensions"].items():
-                    self.stdout.write(f"  {_dimension_label(name)}: {_format_figures(figures)}")
+                    line = _labelled(_dimension_label(name), _format_figures(figures))
+                    self.stdout.write("  " + line)
             else:
                 for name, figures in group.items():
-                    self.stdout.write(f"  {_dimension_label(name)}: {_format_coder(figures)}")
+                    line = _labelled(_dimension_label(name), _format_coder(figures))
+                    self.stdout.write("  " + line)
         for coder, figures in (report.get("coders") or {}).items():
-            self.stdout.write(f"{coder}: {_format_coder(figures)}")
+            self.stdout.write(_labelled(coder, _format_coder(figures)))
+
+
+def _labelled(label: str, figures: str) -> str:
+    """Join a row's label and its figures with the language's colon."""
+    return _("%(label)s: %(figures)s") % {"label": label, "figures": figures}
 
 
 def _group_headings(by: str | None, keys: list[str]) -> dict[str, str]:
