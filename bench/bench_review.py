@@ -101,6 +101,10 @@ def recreate_database(server: str, name: str) -> None:
         admin.execute(f'CREATE DATABASE "{name}"')
 
 
+# Celery's default queue, a Redis list of that name in the broker's database.
+CELERY_QUEUE = "celery"
+
+
 def base_env(database_url: str, static_root: str, redis_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("REDIS_URL", None)
@@ -117,7 +121,25 @@ def base_env(database_url: str, static_root: str, redis_url: str) -> dict[str, s
         DJANGO_LOG_LEVEL="WARNING",
     )
     env.pop("CELERY_BROKER_URL", None)
+    if redis_url:
+        # As in production, the web process queues work (the validity refresh
+        # after each review) for a Celery worker instead of running it inline.
+        # No worker runs here; main() counts and removes what was queued.
+        env["CELERY_BROKER_URL"] = redis_url
     return env
+
+
+def drop_queued_tasks(redis_url: str) -> int:
+    """Remove the tasks the web process queued during the run; return how many there were."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        queued = client.llen(CELERY_QUEUE)
+        client.delete(CELERY_QUEUE)
+    finally:
+        client.close()
+    return int(queued)
 
 
 def run_manage(env: dict[str, str], *args: str) -> None:
@@ -538,10 +560,15 @@ def main() -> None:
             logger.warning("gunicorn did not stop within 30 s after SIGTERM; killing it")
             server.kill()
 
+    queued = drop_queued_tasks(args.redis_url) if args.redis_url else 0
     workers = args.workers or "default"
     threads = args.threads or "default"
     print(f"\ngunicorn -c deploy/gunicorn.conf.py, workers {workers}, threads {threads}, "
           f"Redis {'on' if args.redis_url else 'off'}; log in {log}")
+    if args.redis_url:
+        print(f"Celery tasks queued by the web process (validity refreshes, removed): {queued}")
+    else:
+        print("No broker: Celery tasks, the validity refresh included, ran inside requests.")
     for phase in phases:
         report(phase)
 
