@@ -152,8 +152,8 @@ def figure_frame(name: str, board: Leaderboard) -> pd.DataFrame:
 def figure_csv(name: str, board: Leaderboard) -> str:
     """Return a figure's data as CSV text, the same for the page's download and the report.
 
-    The heatmap names its rows by model in a first column headed "model";
-    the other frames already have a model column and get no index column.
+    The heatmap names its rows by model in a first column headed "model".
+    The other frames already have a model column, so they get no index column.
     """
     return figure_frame(name, board).to_csv(index=name == "heatmap", index_label="model")
 

@@ -124,8 +124,8 @@ def adjudication_queue(limit: int = QUEUE_LIMIT) -> list[QueueEntry]:
     """List what waits for an adjudicator, one entry per response.
 
     A response enters while it has no response-level decision (model answer
-    correct or incorrect) and its
-    reviewers' final verdicts differ or a reviewer flagged its question. A
+    correct or incorrect) and its reviewers' final verdicts differ or a
+    reviewer flagged its question. A
     question whose validity is disputed enters, through its first reviewed
     response, until a question-level decision (key corrected, question
     excluded or kept) settles it. Validity measures the first, blind verdicts

@@ -11,7 +11,8 @@ from medexam.services.responses import responses_reextract
 
 class Command(TranslatedCommand):
     help = gettext_lazy(
-        "Re-extract answers from stored raw text with the current rules, and re-score them."
+        "Extract the chosen letters again from stored raw text with the current rules, and "
+        "score them again."
     )
 
     def add_arguments(self, parser):
