@@ -1,7 +1,7 @@
 """Option letters as the model saw them, for reviewing responses of runs with rotated options.
 
 A run made with --shuffle-options stores each response's option_order: for
-each letter shown to the model, the original letter it stands for ("BCDEA":
+each letter shown to the model, the original letter it replaces ("BCDEA":
 the model's A is the question's B). The model's reply uses the shown letters,
 while extracted_letters and the answer key use the original ones. Review
 pages show the options in the model's order and letters, and give every
@@ -17,6 +17,8 @@ from medexam.models import ModelResponse, Question
 
 @dataclass(frozen=True)
 class ShownOption:
+    """One option as the model saw it: its letter then, its original letter, its text."""
+
     letter: str
     original_letter: str
     text: str
@@ -24,7 +26,7 @@ class ShownOption:
 
 @dataclass(frozen=True)
 class Lettering:
-    """The options in the order shown to the model, and answers in the model's letters."""
+    """Options in the order the model saw them, with extracted letters and key in its letters."""
 
     options: list[ShownOption]
     # False when the model saw the original order, so both letterings agree.

@@ -52,38 +52,29 @@ def _load_records(path: Path, encoding: str) -> list[dict[str, object]]:
     return records
 
 
-def _is_clinical_qa(path: Path, encoding: str) -> bool:
+def _is_clinical_qa(records: list[dict[str, object]]) -> bool:
     """Return True for CMB-Clin's case file: open questions on cases, no options to score."""
-    try:
-        records = _load_records(path, encoding)
-    except (DecodeFailure, RecordsInvalid):
-        return False
     return bool(records) and all("QA_pairs" in record for record in records)
 
 
+def _clinical_qa_error(path: Path) -> RowError:
+    return RowError(
+        0,
+        "json",
+        _(
+            "%(file)s holds CMB-Clin clinical cases with open questions (QA_pairs), not "
+            "multiple-choice questions, so it cannot be imported. For CMB's choice "
+            "questions, import the label file (CMB-test-choice-answer.json) with "
+            "--questions and the question file."
+        )
+        % {"file": path.name},
+    )
+
+
 def read_cmb(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowError]:
-    if _is_clinical_qa(path, options.encoding):
-        yield RowError(
-            0,
-            "json",
-            _(
-                "%(file)s holds CMB-Clin clinical cases with open questions (QA_pairs), not "
-                "multiple-choice questions, so it cannot be imported. For CMB's choice "
-                "questions, import the label file (CMB-test-choice-answer.json) with "
-                "--questions and the question file."
-            )
-            % {"file": path.name},
-        )
-        return
-    if not options.questions_path:
-        yield RowError(
-            0,
-            "questions",
-            _("CMB label files hold no question text; pass the question file with --questions."),
-        )
-        return
+    file_paths = [path, Path(options.questions_path)] if options.questions_path else [path]
     records: list[list[dict[str, object]]] = []
-    for file_path in (path, Path(options.questions_path)):
+    for file_path in file_paths:
         try:
             records.append(_load_records(file_path, options.encoding))
         except DecodeFailure as exc:
@@ -93,6 +84,16 @@ def read_cmb(path: Path, options: ReaderOptions) -> Iterator[RawRow | RowError]:
         except RecordsInvalid as exc:
             yield RowError(0, "json", str(exc))
             return
+    if _is_clinical_qa(records[0]):
+        yield _clinical_qa_error(path)
+        return
+    if not options.questions_path:
+        yield RowError(
+            0,
+            "questions",
+            _("CMB label files hold no question text; pass the question file with --questions."),
+        )
+        return
     labels, questions = records
 
     label_by_id = {str(label.get("id")): label for label in labels}
